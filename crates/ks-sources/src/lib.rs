@@ -1,0 +1,12 @@
+//! kubesleuth sources: they collect and normalise evidence, and never decide what is wrong.
+//!
+//! The snapshot source reads `kubectl cluster-info dump` output (directory layout and the
+//! stdout stream), any `kubectl get -o json|yaml` output, and container log files.
+
+pub mod error;
+pub mod logs;
+pub mod objects;
+pub mod snapshot;
+
+pub use error::SourceError;
+pub use snapshot::{load_bytes, load_paths, SnapshotOptions};
