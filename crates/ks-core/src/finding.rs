@@ -163,6 +163,9 @@ pub struct Finding {
     pub cause: Cause,
     pub object: ObjectRef,
     pub affected: Vec<ObjectRef>,
+    /// How much of the object is affected, e.g. `3 of 3 pods` (filled by correlation).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
     pub title: String,
     pub root_cause: String,
     pub evidence: Vec<EvidenceItem>,

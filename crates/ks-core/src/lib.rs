@@ -18,7 +18,7 @@ pub use evidence::{
 pub use finding::{
     EvidenceItem, EvidenceSource, Finding, Fix, Location, ObjectRef, Severity, Summary,
 };
-pub use rule::{RuleDocs, RuleKind, RuleMeta};
+pub use rule::{RuleDocs, RuleKind, RuleMeta, DOC_SECTIONS};
 
 /// Re-exported so downstream crates name the same k8s-openapi types.
 pub use k8s_openapi;

@@ -30,13 +30,13 @@ pub struct RuleMeta {
 
 /// The sections of a rule's docs.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct RuleDocs<'a> {
-    pub what_it_finds: &'a str,
-    pub why_it_breaks: &'a str,
-    pub how_to_confirm: &'a str,
-    pub fix: &'a str,
-    pub prevention: &'a str,
-    pub example: &'a str,
+pub struct RuleDocs {
+    pub what_it_finds: String,
+    pub why_it_breaks: String,
+    pub how_to_confirm: String,
+    pub fix: String,
+    pub prevention: String,
+    pub example: String,
 }
 
 /// The section headings every rule's docs must carry, in order.
@@ -44,26 +44,41 @@ pub const DOC_SECTIONS: [&str; 6] =
     ["What it finds", "Why it breaks", "How to confirm", "Fix", "Prevention", "Example"];
 
 impl RuleMeta {
+    /// The docs as Markdown, without the one-space indent doc comments carry.
+    pub fn docs_text(&self) -> String {
+        let mut out = String::with_capacity(self.docs.len());
+        for line in self.docs.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out
+    }
+
     /// Split the docs into their sections (`### Heading` lines).
-    pub fn sections(&self) -> RuleDocs<'static> {
+    pub fn sections(&self) -> RuleDocs {
         let mut out = RuleDocs::default();
-        let text: &'static str = self.docs;
-        let mut rest = text;
-        while let Some(start) = rest.find("### ") {
-            let after = &rest[start + 4..];
-            let (heading, body) = after.split_once('\n').unwrap_or((after, ""));
-            let end = body.find("\n### ").map(|e| e + 1).unwrap_or(body.len());
-            let section = body[..end].trim();
-            match heading.trim() {
-                "What it finds" => out.what_it_finds = section,
-                "Why it breaks" => out.why_it_breaks = section,
-                "How to confirm" => out.how_to_confirm = section,
-                "Fix" => out.fix = section,
-                "Prevention" => out.prevention = section,
-                "Example" => out.example = section,
-                _ => {}
+        let mut current: Option<&mut String> = None;
+        let text = self.docs_text();
+        for line in text.lines() {
+            if let Some(heading) = line.strip_prefix("### ") {
+                current = match heading.trim() {
+                    "What it finds" => Some(&mut out.what_it_finds),
+                    "Why it breaks" => Some(&mut out.why_it_breaks),
+                    "How to confirm" => Some(&mut out.how_to_confirm),
+                    "Fix" => Some(&mut out.fix),
+                    "Prevention" => Some(&mut out.prevention),
+                    "Example" => Some(&mut out.example),
+                    _ => None,
+                };
+                continue;
             }
-            rest = &body[end..];
+            if let Some(body) = current.as_deref_mut() {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+        for s in [&mut out.what_it_finds, &mut out.why_it_breaks, &mut out.how_to_confirm, &mut out.fix, &mut out.prevention, &mut out.example] {
+            *s = s.trim().to_string();
         }
         out
     }

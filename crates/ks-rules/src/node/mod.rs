@@ -1,0 +1,1 @@
+//! See the rule files in this module.

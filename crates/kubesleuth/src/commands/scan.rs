@@ -1,0 +1,12 @@
+use std::process::ExitCode;
+
+use ks_core::Summary;
+
+use crate::cli::ScanArgs;
+use crate::output::write_report;
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let d = super::diagnose(&args.source)?;
+    let summary = Summary::count(&d.findings, d.evidence.object_count(), d.started.elapsed().as_millis() as u64);
+    write_report(&args.output, &d.findings, &d.evidence.gaps, summary)
+}
