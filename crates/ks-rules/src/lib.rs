@@ -48,7 +48,7 @@ pub trait Rule: Sync + Send {
 pub fn run(ev: &Evidence) -> Vec<Finding> {
     let cx = Context::new(ev);
     let mut out = Vec::new();
-    for rule in RULES {
+    for rule in RULES.iter() {
         rule.check(&cx, &mut out);
     }
     out

@@ -4,6 +4,11 @@
 
 pub mod oom;
 
+use crate::Rule;
+
+/// This area's rules; the registry concatenates every area's list.
+pub static RULES: &[&dyn Rule] = &[&oom::ContainerOomKilled];
+
 use ks_core::{Cause, Finding, Fix, RuleMeta};
 
 use crate::facts::{ContainerProblem, ProblemKind};

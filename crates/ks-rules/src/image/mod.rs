@@ -3,6 +3,11 @@
 
 pub mod auth;
 
+use crate::Rule;
+
+/// This area's rules; the registry concatenates every area's list.
+pub static RULES: &[&dyn Rule] = &[&auth::ImagePullUnauthorized];
+
 use ks_core::{Cause, Finding, Fix, RuleMeta};
 
 use crate::facts::{ContainerProblem, ProblemKind};

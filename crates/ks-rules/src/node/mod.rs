@@ -1,1 +1,6 @@
-//! See the rule files in this module.
+//! node rules.
+
+use crate::Rule;
+
+/// This area's rules; the registry concatenates every area's list.
+pub static RULES: &[&dyn Rule] = &[];

@@ -29,7 +29,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     if let Some(dir) = &args.write_docs {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for r in RULES {
+        for r in RULES.iter() {
             let m = r.meta();
             let path = dir.join(format!("{}.md", m.id));
             std::fs::write(&path, rule_page(m)).with_context(|| format!("cannot write {}", path.display()))?;
@@ -57,7 +57,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(out, "{:<7} {:<32} {:<8} {:<30} SUMMARY", "ID", "NAME", "SEVERITY", "CAUSE")?;
-    for r in RULES {
+    for r in RULES.iter() {
         let m = r.meta();
         writeln!(out, "{:<7} {:<32} {:<8} {:<30} {}", m.id, m.name, m.severity.as_str(), m.cause.as_str(), m.summary)?;
     }
