@@ -141,11 +141,8 @@ mod tests {
             eprintln!("skipping: {path} not present");
             return;
         };
-        let documented: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("| `"))
-            .filter_map(|l| l.split('`').next())
-            .collect();
+        let documented: Vec<&str> =
+            text.lines().filter_map(|l| l.strip_prefix("| `")).filter_map(|l| l.split('`').next()).collect();
         assert!(documented.len() > 50, "catalogue parse failed");
         for code in &documented {
             assert!(Cause::from_code(code).is_some(), "cause {code} missing from Cause");

@@ -9,8 +9,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
-    ServiceAccount,
+    Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
@@ -18,8 +17,8 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
-use crate::index::Index;
 use crate::ObjectRef;
+use crate::index::Index;
 
 /// `(kind, namespace, name)` identity of an object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,13 +65,8 @@ impl<'de> Deserialize<'de> for SecretInfo {
         }
         let raw = Raw::deserialize(d)?;
         let keys_known = raw.data.is_some() || raw.string_data.is_some();
-        let keys = raw
-            .data
-            .into_iter()
-            .flatten()
-            .chain(raw.string_data.into_iter().flatten())
-            .map(|(k, _)| k)
-            .collect();
+        let keys =
+            raw.data.into_iter().flatten().chain(raw.string_data.into_iter().flatten()).map(|(k, _)| k).collect();
         Ok(SecretInfo { metadata: raw.metadata, type_: raw.type_, keys, keys_known })
     }
 }
@@ -135,8 +129,7 @@ impl DynObject {
         self.metadata.name.as_deref().unwrap_or_default()
     }
     pub fn object_ref(&self) -> ObjectRef {
-        ObjectRef::new(&self.kind, self.namespace(), self.name())
-            .with_api_version(&self.api_version)
+        ObjectRef::new(&self.kind, self.namespace(), self.name()).with_api_version(&self.api_version)
     }
     /// `status.conditions[type=T]` of a custom resource.
     pub fn condition(&self, type_: &str) -> Option<DynCondition<'_>> {
@@ -146,10 +139,7 @@ impl DynObject {
                 status: c.get("status").and_then(|v| v.as_str()).unwrap_or_default(),
                 reason: c.get("reason").and_then(|v| v.as_str()).unwrap_or_default(),
                 message: c.get("message").and_then(|v| v.as_str()).unwrap_or_default(),
-                last_transition: c
-                    .get("lastTransitionTime")
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| s.parse().ok()),
+                last_transition: c.get("lastTransitionTime").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()),
             })
         })
     }
@@ -282,12 +272,7 @@ impl<'de> Deserialize<'de> for EventRecord {
         let r = raw.involved.or(raw.regarding).unwrap_or_default();
         let series_count = raw.series.as_ref().and_then(|s| s.count);
         let series_last = raw.series.as_ref().and_then(|s| s.last_observed);
-        let last = raw
-            .last
-            .or(raw.deprecated_last)
-            .or(series_last)
-            .or(raw.event_time)
-            .or(raw.metadata.creation);
+        let last = raw.last.or(raw.deprecated_last).or(series_last).or(raw.event_time).or(raw.metadata.creation);
         let first = raw.first.or(raw.deprecated_first).or(raw.event_time).or(last);
         Ok(EventRecord {
             namespace: raw.metadata.namespace.clone().or_else(|| r.namespace.clone()),

@@ -5,16 +5,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-use crate::evidence::{Evidence, ObjectKey};
 use crate::ObjectRef;
+use crate::evidence::{Evidence, ObjectKey};
 
 type NsName = (String, String);
 
 fn ns_name(meta: &ObjectMeta) -> NsName {
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
+    (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default())
 }
 
 fn by_name<T>(items: &[T], meta: impl Fn(&T) -> &ObjectMeta) -> HashMap<NsName, usize> {
@@ -27,11 +24,7 @@ fn dedup_by<T>(items: &mut Vec<T>, key: impl Fn(&T) -> String) {
 }
 
 fn meta_key(meta: &ObjectMeta) -> String {
-    format!(
-        "{}/{}",
-        meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default()
-    )
+    format!("{}/{}", meta.namespace.as_deref().unwrap_or_default(), meta.name.as_deref().unwrap_or_default())
 }
 
 /// The same object read twice (a dump plus an extra `kubectl get`) is kept once.
@@ -127,12 +120,7 @@ impl Index {
     pub fn build(ev: &Evidence) -> Index {
         let mut ix = Index {
             pods: by_name(&ev.pods, |o| &o.metadata),
-            nodes: ev
-                .nodes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.metadata.name.clone().unwrap_or_default(), i))
-                .collect(),
+            nodes: ev.nodes.iter().enumerate().map(|(i, n)| (n.metadata.name.clone().unwrap_or_default(), i)).collect(),
             deployments: by_name(&ev.deployments, |o| &o.metadata),
             replica_sets: by_name(&ev.replica_sets, |o| &o.metadata),
             stateful_sets: by_name(&ev.stateful_sets, |o| &o.metadata),
@@ -148,12 +136,7 @@ impl Index {
                 .map(|(i, n)| (n.metadata.name.clone().unwrap_or_default(), i))
                 .collect(),
             pvcs: by_name(&ev.pvcs, |o| &o.metadata),
-            pvs: ev
-                .pvs
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.metadata.name.clone().unwrap_or_default(), i))
-                .collect(),
+            pvs: ev.pvs.iter().enumerate().map(|(i, n)| (n.metadata.name.clone().unwrap_or_default(), i)).collect(),
             storage_classes: ev
                 .storage_classes
                 .iter()
@@ -267,39 +250,27 @@ impl Index {
         };
         match owner.kind.as_str() {
             "ReplicaSet" => {
-                let rs = self
-                    .replica_sets
-                    .get(&(ns.clone(), owner.name.clone()))
-                    .map(|&i| &ev.replica_sets[i]);
+                let rs = self.replica_sets.get(&(ns.clone(), owner.name.clone())).map(|&i| &ev.replica_sets[i]);
                 if let Some(rs) = rs {
-                    if let Some(d) = controller_of(&rs.metadata).filter(|o| o.kind == "Deployment")
-                    {
-                        return ObjectRef::new("Deployment", Some(&ns), &d.name)
-                            .with_api_version("apps/v1");
+                    if let Some(d) = controller_of(&rs.metadata).filter(|o| o.kind == "Deployment") {
+                        return ObjectRef::new("Deployment", Some(&ns), &d.name).with_api_version("apps/v1");
                     }
                     if controller_of(&rs.metadata).is_none() {
-                        return ObjectRef::new("ReplicaSet", Some(&ns), &owner.name)
-                            .with_api_version("apps/v1");
+                        return ObjectRef::new("ReplicaSet", Some(&ns), &owner.name).with_api_version("apps/v1");
                     }
                 }
                 // Without the ReplicaSet object, the Deployment's name is the ReplicaSet's
                 // minus its pod-template-hash suffix.
                 let hash = pod.labels.as_ref().and_then(|l| l.get("pod-template-hash"));
                 match hash.and_then(|h| owner.name.strip_suffix(&format!("-{h}"))) {
-                    Some(deploy) => ObjectRef::new("Deployment", Some(&ns), deploy)
-                        .with_api_version("apps/v1"),
-                    None => ObjectRef::new("ReplicaSet", Some(&ns), &owner.name)
-                        .with_api_version("apps/v1"),
+                    Some(deploy) => ObjectRef::new("Deployment", Some(&ns), deploy).with_api_version("apps/v1"),
+                    None => ObjectRef::new("ReplicaSet", Some(&ns), &owner.name).with_api_version("apps/v1"),
                 }
             }
             "Job" => {
                 let job = self.jobs.get(&(ns.clone(), owner.name.clone())).map(|&i| &ev.jobs[i]);
-                if let Some(cj) = job
-                    .and_then(|j| controller_of(&j.metadata))
-                    .filter(|o| o.kind == "CronJob")
-                {
-                    return ObjectRef::new("CronJob", Some(&ns), &cj.name)
-                        .with_api_version("batch/v1");
+                if let Some(cj) = job.and_then(|j| controller_of(&j.metadata)).filter(|o| o.kind == "CronJob") {
+                    return ObjectRef::new("CronJob", Some(&ns), &cj.name).with_api_version("batch/v1");
                 }
                 ObjectRef::new("Job", Some(&ns), &owner.name).with_api_version("batch/v1")
             }

@@ -11,14 +11,9 @@ pub mod index;
 pub mod rule;
 
 pub use cause::Cause;
-pub use evidence::{
-    ConfigMapInfo, DynObject, EventRecord, Evidence, Gap, LogExcerpt, LogKey, ObjectKey,
-    SecretInfo,
-};
-pub use finding::{
-    EvidenceItem, EvidenceSource, Finding, Fix, Location, ObjectRef, Severity, Summary,
-};
-pub use rule::{RuleDocs, RuleKind, RuleMeta, DOC_SECTIONS};
+pub use evidence::{ConfigMapInfo, DynObject, EventRecord, Evidence, Gap, LogExcerpt, LogKey, ObjectKey, SecretInfo};
+pub use finding::{EvidenceItem, EvidenceSource, Finding, Fix, Location, ObjectRef, Severity, Summary};
+pub use rule::{DOC_SECTIONS, RuleDocs, RuleKind, RuleMeta};
 
 /// Re-exported so downstream crates name the same k8s-openapi types.
 pub use k8s_openapi;

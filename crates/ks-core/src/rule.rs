@@ -77,7 +77,14 @@ impl RuleMeta {
                 body.push('\n');
             }
         }
-        for s in [&mut out.what_it_finds, &mut out.why_it_breaks, &mut out.how_to_confirm, &mut out.fix, &mut out.prevention, &mut out.example] {
+        for s in [
+            &mut out.what_it_finds,
+            &mut out.why_it_breaks,
+            &mut out.how_to_confirm,
+            &mut out.fix,
+            &mut out.prevention,
+            &mut out.example,
+        ] {
             *s = s.trim().to_string();
         }
         out

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use ks_core::{Cause, Evidence, Finding, ObjectRef};
 
 /// Causes that describe a symptom of something else when another cause is known.
-const SYMPTOMS: &[Cause] = &[Cause::WorkloadRolloutStuck, Cause::JobBackoffLimit, Cause::JobDeadline, Cause::NetReadiness];
+const SYMPTOMS: &[Cause] =
+    &[Cause::WorkloadRolloutStuck, Cause::JobBackoffLimit, Cause::JobDeadline, Cause::NetReadiness];
 
 /// How many evidence items a merged finding keeps.
 const MAX_EVIDENCE: usize = 8;

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::{short_ref, summary_line, Emitter, Report};
+use crate::{Emitter, Report, short_ref, summary_line};
 
 pub struct Markdown;
 
@@ -31,7 +31,13 @@ impl Emitter for Markdown {
                 writeln!(out, "| source | object | evidence |\n| --- | --- | --- |")?;
                 for e in &f.evidence {
                     let obj = e.object.as_ref().map(short_ref).unwrap_or_default();
-                    writeln!(out, "| {} | `{}` | {} |", e.source.as_str(), cell(&obj), cell(&format!("`{}`", e.text.replace('`', "'"))))?;
+                    writeln!(
+                        out,
+                        "| {} | `{}` | {} |",
+                        e.source.as_str(),
+                        cell(&obj),
+                        cell(&format!("`{}`", e.text.replace('`', "'")))
+                    )?;
                 }
                 writeln!(out)?;
             }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 use ks_core::{Finding, Severity};
 
-use crate::{short_ref, summary_line, Emitter, Report};
+use crate::{Emitter, Report, short_ref, summary_line};
 
 pub struct Text {
     pub color: bool,
@@ -31,7 +31,12 @@ impl Text {
 
     fn finding(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
         let head = format!("{}[{}]", f.severity, f.rule);
-        writeln!(out, "{} {}", self.paint(Self::severity_style(f.severity), &head), self.paint(Style::new().bold(), &f.title))?;
+        writeln!(
+            out,
+            "{} {}",
+            self.paint(Self::severity_style(f.severity), &head),
+            self.paint(Style::new().bold(), &f.title)
+        )?;
         let scope = f.scope.as_ref().map(|s| format!(" ({s})")).unwrap_or_default();
         writeln!(out, "  --> {}{scope}", f.object)?;
         if let Some(loc) = &f.location {
@@ -123,7 +128,12 @@ impl Emitter for Text {
             writeln!(out, "No problems found.")?;
         }
         if !report.gaps.is_empty() {
-            writeln!(out, "{} {} input(s) could not be read; the rest was analysed:", self.paint(Self::severity_style(Severity::Warning), "warning:"), report.gaps.len())?;
+            writeln!(
+                out,
+                "{} {} input(s) could not be read; the rest was analysed:",
+                self.paint(Self::severity_style(Severity::Warning), "warning:"),
+                report.gaps.len()
+            )?;
             for g in report.gaps {
                 writeln!(out, "  {g}")?;
             }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use ks_core::k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};
-use ks_core::{Cause, EventRecord, EvidenceItem, EvidenceSource, Evidence, LogKey, ObjectRef};
+use ks_core::{Cause, EventRecord, Evidence, EvidenceItem, EvidenceSource, LogKey, ObjectRef};
 
 use crate::signatures::{self, Match};
 
@@ -129,7 +129,8 @@ impl Facts {
                 facts.mounts.extend(mount_failures(i, pod, &events));
             }
             let Some(status) = &pod.status else { continue };
-            let lists = [(status.init_container_statuses.as_deref(), true), (status.container_statuses.as_deref(), false)];
+            let lists =
+                [(status.init_container_statuses.as_deref(), true), (status.container_statuses.as_deref(), false)];
             for (list, init) in lists {
                 for cs in list.into_iter().flatten() {
                     if let Some(p) = classify(ev, i, pod, phase, cs, init, &events) {
@@ -242,7 +243,11 @@ fn mount_failures(i: usize, pod: &Pod, events: &[&EventRecord]) -> Vec<MountFail
     out
 }
 
-fn latest_event<'a>(events: &[&'a EventRecord], container: &str, pred: impl Fn(&EventRecord) -> bool) -> Option<&'a EventRecord> {
+fn latest_event<'a>(
+    events: &[&'a EventRecord],
+    container: &str,
+    pred: impl Fn(&EventRecord) -> bool,
+) -> Option<&'a EventRecord> {
     events.iter().rev().copied().find(|e| {
         pred(e)
             && e.involved
@@ -310,7 +315,8 @@ fn classify(
     // 1. Image pulls.
     if PULL_REASONS.contains(&reason.as_str()) {
         p.kind = ProblemKind::Pull;
-        let failed = latest_event(events, &cs.name, |e| e.reason == "Failed" && e.message.starts_with("Failed to pull image"));
+        let failed =
+            latest_event(events, &cs.name, |e| e.reason == "Failed" && e.message.starts_with("Failed to pull image"));
         let candidates: Vec<(String, EvidenceSource)> = [(wmsg.clone(), EvidenceSource::Status)]
             .into_iter()
             .chain(failed.map(|e| (format!("{}{}", e.message, e.count_suffix()), EvidenceSource::Event)))
@@ -319,10 +325,18 @@ fn classify(
         if !wmsg.is_empty() {
             p.evidence.push(EvidenceItem::new(EvidenceSource::Status, format!("{reason}: {wmsg}"), Some(pref.clone())));
         } else {
-            p.evidence.push(EvidenceItem::new(EvidenceSource::Status, format!("waiting: {reason}"), Some(pref.clone())));
+            p.evidence.push(EvidenceItem::new(
+                EvidenceSource::Status,
+                format!("waiting: {reason}"),
+                Some(pref.clone()),
+            ));
         }
         if let Some(e) = failed {
-            p.evidence.push(EvidenceItem::new(EvidenceSource::Event, format!("{}{}", e.message, e.count_suffix()), Some(pref.clone())));
+            p.evidence.push(EvidenceItem::new(
+                EvidenceSource::Event,
+                format!("{}{}", e.message, e.count_suffix()),
+                Some(pref.clone()),
+            ));
         }
         // The most detailed candidate that matches wins; the event usually carries the
         // runtime's error chain when the waiting message is only "Back-off pulling image".
@@ -384,9 +398,11 @@ fn classify(
         && term.is_some_and(|t| t.exit_code != 0);
     let recent_death = !cs.ready
         && cs.restart_count >= 2
-        && cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| {
-            ev.age_secs(t.finished_at.as_ref().map(|f| f.0)).is_some_and(|a| a <= RECENT_SECS)
-        });
+        && cs
+            .last_state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .is_some_and(|t| ev.age_secs(t.finished_at.as_ref().map(|f| f.0)).is_some_and(|a| a <= RECENT_SECS));
     if !(crash_now || failed_once || recent_death) {
         return None;
     }
@@ -399,7 +415,8 @@ fn classify(
     if let Some(t) = term {
         p.exit_code = Some(t.exit_code);
         let treason = t.reason.clone().unwrap_or_default();
-        let mut text = format!("last terminated: {} (exit code {})", if treason.is_empty() { "-" } else { &treason }, t.exit_code);
+        let mut text =
+            format!("last terminated: {} (exit code {})", if treason.is_empty() { "-" } else { &treason }, t.exit_code);
         if let Some(m) = t.message.as_deref().filter(|m| !m.trim().is_empty()) {
             text.push_str(&format!(": {}", m.trim()));
         }
@@ -442,15 +459,26 @@ fn classify(
     }
     // d. Probe kills.
     let probe = latest_event(events, &cs.name, |e| {
-        e.reason == "Killing" && (e.message.contains("failed liveness probe") || e.message.contains("failed startup probe"))
+        e.reason == "Killing"
+            && (e.message.contains("failed liveness probe") || e.message.contains("failed startup probe"))
     });
     if let Some(k) = probe {
         p.cause = Cause::CrashProbe;
         p.signature = Some("event-probe-kill");
         p.message = k.message.clone();
-        p.evidence.push(EvidenceItem::new(EvidenceSource::Event, format!("{}{}", k.message, k.count_suffix()), Some(pref.clone())));
-        if let Some(u) = latest_event(events, &cs.name, |e| e.reason == "Unhealthy" && !e.message.starts_with("Readiness")) {
-            p.evidence.push(EvidenceItem::new(EvidenceSource::Event, format!("{}{}", u.message, u.count_suffix()), Some(pref.clone())));
+        p.evidence.push(EvidenceItem::new(
+            EvidenceSource::Event,
+            format!("{}{}", k.message, k.count_suffix()),
+            Some(pref.clone()),
+        ));
+        if let Some(u) =
+            latest_event(events, &cs.name, |e| e.reason == "Unhealthy" && !e.message.starts_with("Readiness"))
+        {
+            p.evidence.push(EvidenceItem::new(
+                EvidenceSource::Event,
+                format!("{}{}", u.message, u.count_suffix()),
+                Some(pref.clone()),
+            ));
             p.details.insert("probe_output".into(), u.message.clone());
         }
         return Some(p);

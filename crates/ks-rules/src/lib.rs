@@ -24,7 +24,7 @@ pub mod workload;
 use ks_core::{Evidence, Finding, RuleMeta};
 
 pub use facts::Facts;
-pub use registry::{find_rule, RULES};
+pub use registry::{RULES, find_rule};
 
 /// What a rule sees: the evidence and the facts derived from it once.
 pub struct Context<'a> {

@@ -29,11 +29,12 @@ pub static REDIRECTS: &[(&str, &str)] = &[];
 
 /// Look a rule up by id (`KS0201`) or name (`secret-key-missing`), following redirects.
 pub fn find_rule(id_or_name: &str) -> Option<&'static dyn Rule> {
-    let wanted = REDIRECTS.iter().find(|(old, _)| old.eq_ignore_ascii_case(id_or_name)).map(|(_, new)| *new).unwrap_or(id_or_name);
-    RULES
+    let wanted = REDIRECTS
         .iter()
-        .copied()
-        .find(|r| r.meta().id.eq_ignore_ascii_case(wanted) || r.meta().name == wanted)
+        .find(|(old, _)| old.eq_ignore_ascii_case(id_or_name))
+        .map(|(_, new)| *new)
+        .unwrap_or(id_or_name);
+    RULES.iter().copied().find(|r| r.meta().id.eq_ignore_ascii_case(wanted) || r.meta().name == wanted)
 }
 
 #[cfg(test)]
@@ -49,8 +50,16 @@ mod tests {
             let m = r.meta();
             assert!(ids.insert(m.id), "duplicate id {}", m.id);
             assert!(names.insert(m.name), "duplicate name {}", m.name);
-            assert!(m.id.len() == 6 && m.id.starts_with("KS") && m.id[2..].chars().all(|c| c.is_ascii_digit()), "bad id {}", m.id);
-            assert!(m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()), "name {} is not kebab-case", m.name);
+            assert!(
+                m.id.len() == 6 && m.id.starts_with("KS") && m.id[2..].chars().all(|c| c.is_ascii_digit()),
+                "bad id {}",
+                m.id
+            );
+            assert!(
+                m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()),
+                "name {} is not kebab-case",
+                m.name
+            );
             assert!(!m.summary.ends_with('.'), "{}: summary ends with a period", m.id);
             assert!(m.summary.chars().next().is_some_and(|c| c.is_lowercase()), "{}: summary starts lowercase", m.id);
         }
@@ -67,7 +76,14 @@ mod tests {
                 last = pos;
             }
             let d = m.sections();
-            for (s, body) in [("What it finds", &d.what_it_finds), ("Why it breaks", &d.why_it_breaks), ("How to confirm", &d.how_to_confirm), ("Fix", &d.fix), ("Prevention", &d.prevention), ("Example", &d.example)] {
+            for (s, body) in [
+                ("What it finds", &d.what_it_finds),
+                ("Why it breaks", &d.why_it_breaks),
+                ("How to confirm", &d.how_to_confirm),
+                ("Fix", &d.fix),
+                ("Prevention", &d.prevention),
+                ("Example", &d.example),
+            ] {
                 assert!(!body.trim().is_empty(), "{}: empty section {s}", m.id);
             }
         }

@@ -3,11 +3,16 @@
 
 use ks_core::{Cause, Evidence, Finding, Fix, ObjectRef, RuleMeta};
 
-use crate::facts::{pod_ref, ContainerProblem, ProblemKind};
 use crate::Context;
+use crate::facts::{ContainerProblem, ProblemKind, pod_ref};
 
 /// A finding carrying the rule's id, name, cause, severity and prevention text.
-pub fn finding(meta: &'static RuleMeta, object: ObjectRef, title: impl Into<String>, root_cause: impl Into<String>) -> Finding {
+pub fn finding(
+    meta: &'static RuleMeta,
+    object: ObjectRef,
+    title: impl Into<String>,
+    root_cause: impl Into<String>,
+) -> Finding {
     let prevention = meta.sections().prevention;
     let prevention = prevention.as_str();
     Finding {
@@ -34,7 +39,13 @@ fn first_paragraph(s: &str) -> String {
 }
 
 /// A finding for a failing container, reported through the pod's owning workload.
-pub fn problem_finding(meta: &'static RuleMeta, cx: &Context<'_>, p: &ContainerProblem, title: String, root_cause: String) -> Finding {
+pub fn problem_finding(
+    meta: &'static RuleMeta,
+    cx: &Context<'_>,
+    p: &ContainerProblem,
+    title: String,
+    root_cause: String,
+) -> Finding {
     let pod = &cx.ev.pods[p.pod];
     let mut f = finding(meta, cx.ev.workload_of(p.pod).clone(), title, root_cause);
     f.affected.push(pod_ref(pod));
@@ -43,7 +54,11 @@ pub fn problem_finding(meta: &'static RuleMeta, cx: &Context<'_>, p: &ContainerP
 }
 
 /// The failing containers a rule handles.
-pub fn problems<'c>(cx: &'c Context<'_>, kind: ProblemKind, cause: Cause) -> impl Iterator<Item = &'c ContainerProblem> {
+pub fn problems<'c>(
+    cx: &'c Context<'_>,
+    kind: ProblemKind,
+    cause: Cause,
+) -> impl Iterator<Item = &'c ContainerProblem> {
     cx.facts.problems.iter().filter(move |p| p.kind == kind && p.cause == cause)
 }
 
@@ -67,7 +82,10 @@ pub fn describe_pod(ev: &Evidence, i: usize) -> Fix {
 /// `kubectl -n ns logs name -c c --previous`.
 pub fn logs_previous(ev: &Evidence, i: usize, container: &str) -> Fix {
     let (ns, name) = pod_names(ev, i);
-    Fix::cmd("Read the crashed instance's log", format!("kubectl {}logs {name} -c {container} --previous --tail=50", ns_flag(ns)))
+    Fix::cmd(
+        "Read the crashed instance's log",
+        format!("kubectl {}logs {name} -c {container} --previous --tail=50", ns_flag(ns)),
+    )
 }
 
 /// `kubectl -n ns rollout restart deployment/x` for a workload that has a rollout.
@@ -81,7 +99,11 @@ pub fn restart_workload(w: &ObjectRef) -> Option<Fix> {
 }
 
 /// The container spec of a pod's container, regular or init.
-pub fn container_spec<'a>(ev: &'a Evidence, pod: usize, name: &str) -> Option<&'a ks_core::k8s_openapi::api::core::v1::Container> {
+pub fn container_spec<'a>(
+    ev: &'a Evidence,
+    pod: usize,
+    name: &str,
+) -> Option<&'a ks_core::k8s_openapi::api::core::v1::Container> {
     let spec = ev.pods[pod].spec.as_ref()?;
     spec.containers.iter().chain(spec.init_containers.iter().flatten()).find(|c| c.name == name)
 }
@@ -100,14 +122,34 @@ pub fn join_names<S: AsRef<str>>(names: &[S]) -> String {
 
 /// The pod template of a workload in the evidence (Deployment, StatefulSet, DaemonSet, Job,
 /// CronJob), with the JSON-pointer prefix of its pod spec.
-pub fn pod_template<'a>(ev: &'a Evidence, w: &ObjectRef) -> Option<(&'a ks_core::k8s_openapi::api::core::v1::PodSpec, &'static str)> {
+pub fn pod_template<'a>(
+    ev: &'a Evidence,
+    w: &ObjectRef,
+) -> Option<(&'a ks_core::k8s_openapi::api::core::v1::PodSpec, &'static str)> {
     let key = (w.namespace.clone().unwrap_or_default(), w.name.clone());
     let ix = &ev.index;
     match w.kind.as_str() {
-        "Deployment" => ix.deployments.get(&key).and_then(|&i| ev.deployments[i].spec.template.spec.as_ref()).map(|s| (s, "/spec/template/spec")),
-        "StatefulSet" => ix.stateful_sets.get(&key).and_then(|&i| ev.stateful_sets[i].spec.template.spec.as_ref()).map(|s| (s, "/spec/template/spec")),
-        "DaemonSet" => ix.daemon_sets.get(&key).and_then(|&i| ev.daemon_sets[i].spec.template.spec.as_ref()).map(|s| (s, "/spec/template/spec")),
-        "Job" => ix.jobs.get(&key).and_then(|&i| ev.jobs[i].spec.as_ref()).and_then(|s| s.template.spec.as_ref()).map(|s| (s, "/spec/template/spec")),
+        "Deployment" => ix
+            .deployments
+            .get(&key)
+            .and_then(|&i| ev.deployments[i].spec.template.spec.as_ref())
+            .map(|s| (s, "/spec/template/spec")),
+        "StatefulSet" => ix
+            .stateful_sets
+            .get(&key)
+            .and_then(|&i| ev.stateful_sets[i].spec.template.spec.as_ref())
+            .map(|s| (s, "/spec/template/spec")),
+        "DaemonSet" => ix
+            .daemon_sets
+            .get(&key)
+            .and_then(|&i| ev.daemon_sets[i].spec.template.spec.as_ref())
+            .map(|s| (s, "/spec/template/spec")),
+        "Job" => ix
+            .jobs
+            .get(&key)
+            .and_then(|&i| ev.jobs[i].spec.as_ref())
+            .and_then(|s| s.template.spec.as_ref())
+            .map(|s| (s, "/spec/template/spec")),
         "CronJob" => ix
             .cron_jobs
             .get(&key)
@@ -122,12 +164,10 @@ pub fn pod_template<'a>(ev: &'a Evidence, w: &ObjectRef) -> Option<(&'a ks_core:
 /// `kubectl patch --type json`.
 pub fn template_env_pointer(ev: &Evidence, w: &ObjectRef, container: &str, env: &str) -> Option<String> {
     let (spec, prefix) = pod_template(ev, w)?;
-    let (list, ci) = spec
-        .containers
-        .iter()
-        .position(|c| c.name == container)
-        .map(|i| ("containers", i))
-        .or_else(|| spec.init_containers.as_ref()?.iter().position(|c| c.name == container).map(|i| ("initContainers", i)))?;
+    let (list, ci) =
+        spec.containers.iter().position(|c| c.name == container).map(|i| ("containers", i)).or_else(|| {
+            spec.init_containers.as_ref()?.iter().position(|c| c.name == container).map(|i| ("initContainers", i))
+        })?;
     let c = if list == "containers" { &spec.containers[ci] } else { &spec.init_containers.as_ref()?[ci] };
     let ei = c.env.as_ref()?.iter().position(|e| e.name == env)?;
     Some(format!("{prefix}/{list}/{ci}/env/{ei}"))

@@ -9,4 +9,4 @@ pub mod objects;
 pub mod snapshot;
 
 pub use error::SourceError;
-pub use snapshot::{load_bytes, load_paths, SnapshotOptions};
+pub use snapshot::{SnapshotOptions, load_bytes, load_paths};

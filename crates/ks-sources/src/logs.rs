@@ -92,12 +92,7 @@ pub fn key_from_path(path: &Path) -> Option<LogKey> {
     if container.is_empty() {
         return None;
     }
-    Some(LogKey {
-        namespace: ns.to_string(),
-        pod: pod.to_string(),
-        container: container.to_string(),
-        previous,
-    })
+    Some(LogKey { namespace: ns.to_string(), pod: pod.to_string(), container: container.to_string(), previous })
 }
 
 /// Build the excerpt for one section.
@@ -136,7 +131,10 @@ mod tests {
     #[test]
     fn key_from_path_follows_the_convention() {
         let k = key_from_path(Path::new("dump/shop/web-1/api.previous.log")).unwrap();
-        assert_eq!((k.namespace.as_str(), k.pod.as_str(), k.container.as_str(), k.previous), ("shop", "web-1", "api", true));
+        assert_eq!(
+            (k.namespace.as_str(), k.pod.as_str(), k.container.as_str(), k.previous),
+            ("shop", "web-1", "api", true)
+        );
         let k = key_from_path(Path::new("dump/shop/web-1/api.log")).unwrap();
         assert!(!k.previous);
         assert!(key_from_path(Path::new("dump/shop/web-1/logs.txt")).is_none());

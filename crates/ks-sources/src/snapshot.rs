@@ -7,9 +7,9 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::logs;
-use crate::objects::{add_object, item_kind, Head};
 use crate::SourceError;
+use crate::logs;
+use crate::objects::{Head, add_object, item_kind};
 
 #[derive(Clone, Debug)]
 pub struct SnapshotOptions {
@@ -186,7 +186,12 @@ fn load_json_value(name: &str, text: &str, raw: &RawValue, ev: &mut Evidence) {
     if json.starts_with('[') {
         match serde_json::from_str::<Vec<&RawValue>>(json) {
             Ok(items) => items.into_iter().for_each(|i| load_item(name, text, i, None, None, ev)),
-            Err(e) => gap(ev, name, Some(line_of(text.as_bytes(), offset_in(text, json))), format!("malformed JSON array: {e}")),
+            Err(e) => gap(
+                ev,
+                name,
+                Some(line_of(text.as_bytes(), offset_in(text, json))),
+                format!("malformed JSON array: {e}"),
+            ),
         }
         return;
     }
@@ -213,7 +218,14 @@ fn load_json_value(name: &str, text: &str, raw: &RawValue, ev: &mut Evidence) {
     }
 }
 
-fn load_item(name: &str, text: &str, raw: &RawValue, list_kind: Option<&str>, list_api: Option<&str>, ev: &mut Evidence) {
+fn load_item(
+    name: &str,
+    text: &str,
+    raw: &RawValue,
+    list_kind: Option<&str>,
+    list_api: Option<&str>,
+    ev: &mut Evidence,
+) {
     let json = raw.get();
     let line = || line_of(text.as_bytes(), offset_in(text, json));
     let head: Head = match serde_json::from_str(json) {

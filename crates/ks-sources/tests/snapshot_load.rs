@@ -18,7 +18,9 @@ fn typed_list_items_without_kind_are_read() {
 
 #[test]
 fn secret_values_are_never_kept() {
-    let ev = load(r#"{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"n"},"data":{"mongo-url":"Q0FOQVJZ"}}"#);
+    let ev = load(
+        r#"{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s","namespace":"n"},"data":{"mongo-url":"Q0FOQVJZ"}}"#,
+    );
     assert_eq!(ev.secrets.len(), 1);
     assert!(ev.secrets[0].keys.contains("mongo-url"));
     assert!(!format!("{:?}", ev.secrets).contains("Q0FOQVJZ"));
@@ -37,7 +39,9 @@ fn stream_of_objects_with_log_sections() {
 
 #[test]
 fn yaml_multi_doc_is_read() {
-    let ev = load("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  namespace: shop\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: c\n  namespace: shop\n");
+    let ev = load(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  namespace: shop\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: c\n  namespace: shop\n",
+    );
     assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
     assert_eq!(ev.services.len(), 1);
     assert_eq!(ev.other.len(), 1);
@@ -45,7 +49,9 @@ fn yaml_multi_doc_is_read() {
 
 #[test]
 fn malformed_json_is_a_gap_with_a_line_and_the_rest_is_kept() {
-    let ev = load("{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"items\":[]}\n{\"kind\": \"Pod\",\n  \"apiVersion\": \"v1\", oops}\n");
+    let ev = load(
+        "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"items\":[]}\n{\"kind\": \"Pod\",\n  \"apiVersion\": \"v1\", oops}\n",
+    );
     assert_eq!(ev.gaps.len(), 1);
     assert_eq!(ev.gaps[0].line, Some(3), "{}", ev.gaps[0]);
     assert!(ev.has_collected("Pod"));
@@ -61,7 +67,9 @@ fn binary_junk_is_a_gap_not_a_panic() {
 
 #[test]
 fn wrongly_typed_object_is_a_gap_naming_it() {
-    let ev = load(r#"{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"a","namespace":"n"},"spec":{"containers":"nope"}}]}"#);
+    let ev = load(
+        r#"{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"a","namespace":"n"},"spec":{"containers":"nope"}}]}"#,
+    );
     assert_eq!(ev.gaps.len(), 1);
     assert!(ev.gaps[0].message.contains("Pod n/a"), "{}", ev.gaps[0]);
 }

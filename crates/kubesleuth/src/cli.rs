@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::commands;
 
 #[derive(Parser, Debug)]
-#[command(name = "kubesleuth", version, about = "A Kubernetes deployment doctor: finds the root cause of a broken deployment and says what to type to fix it.")]
+#[command(
+    name = "kubesleuth",
+    version,
+    about = "A Kubernetes deployment doctor: finds the root cause of a broken deployment and says what to type to fix it."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use ks_core::{Finding, Gap, Severity, Summary};
-use ks_report::{emitter, Format, Report};
+use ks_report::{Format, Report, emitter};
 
 use crate::cli::{ColorArg, FailOn, FormatArg, OutputArgs};
 
@@ -21,12 +21,19 @@ pub fn use_color(args: &OutputArgs) -> bool {
     match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => args.output.is_none() && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        ColorArg::Auto => {
+            args.output.is_none() && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
     }
 }
 
 /// Render the report and choose the exit code.
-pub fn write_report(args: &OutputArgs, findings: &[Finding], gaps: &[Gap], summary: Summary) -> anyhow::Result<ExitCode> {
+pub fn write_report(
+    args: &OutputArgs,
+    findings: &[Finding],
+    gaps: &[Gap],
+    summary: Summary,
+) -> anyhow::Result<ExitCode> {
     let report = Report { findings, summary, gaps, tool_version: env!("CARGO_PKG_VERSION") };
     let em = emitter(format_of(args.format), use_color(args));
     match &args.output {

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use ks_core::{Finding, Summary};
-use ks_report::{emitter, Format, Report};
-use ks_sources::{load_paths, SnapshotOptions};
+use ks_report::{Format, Report, emitter};
+use ks_sources::{SnapshotOptions, load_paths};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/rules")
@@ -27,7 +27,12 @@ fn render(findings: &[Finding]) -> String {
 
 fn cases(id: &str) -> Vec<(String, PathBuf)> {
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(root().join(id))
-        .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out

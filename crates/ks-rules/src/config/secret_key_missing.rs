@@ -1,4 +1,4 @@
-use ks_core::{declare_rule, Cause, EvidenceItem, EvidenceSource, Finding, Fix, RuleKind, RuleMeta, Severity};
+use ks_core::{Cause, EvidenceItem, EvidenceSource, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
 use crate::facts::ProblemKind;
 use crate::util::{self, ns_flag};
@@ -62,7 +62,8 @@ impl Rule for SecretKeyMissing {
                 })
             });
             let secret = ev.secret(&ns, &name);
-            let existing: Vec<String> = secret.filter(|s| s.keys_known).map(|s| s.keys.iter().cloned().collect()).unwrap_or_default();
+            let existing: Vec<String> =
+                secret.filter(|s| s.keys_known).map(|s| s.keys.iter().cloned().collect()).unwrap_or_default();
             let reads = match &env_var {
                 Some(v) => format!("The container {} reads env {v} from secretKeyRef {name}/{key}.", p.container),
                 None => format!("The container {} references key {key} of Secret {name}.", p.container),
@@ -72,7 +73,8 @@ impl Rule for SecretKeyMissing {
             } else {
                 format!("The Secret exists but its keys are: {}.", existing.join(", "))
             };
-            let root = format!("{reads} {keys_sentence} The kubelet will not start the container until the key exists.");
+            let root =
+                format!("{reads} {keys_sentence} The kubelet will not start the container until the key exists.");
             let mut f = util::problem_finding(&META, cx, p, format!("Secret {ns}/{name} has no key {key}"), root);
             f.root_key = format!("secret-key:{ns}/{name}:{key}");
             if let Some(v) = &env_var {
@@ -91,7 +93,10 @@ impl Rule for SecretKeyMissing {
             }
             f.fix.push(Fix::cmd(
                 format!("Add the key {key} to the Secret"),
-                format!("kubectl {}patch secret {name} --type merge -p '{{\"stringData\":{{\"{key}\":\"<value>\"}}}}'", ns_flag(&ns)),
+                format!(
+                    "kubectl {}patch secret {name} --type merge -p '{{\"stringData\":{{\"{key}\":\"<value>\"}}}}'",
+                    ns_flag(&ns)
+                ),
             ));
             let closest = existing
                 .iter()
@@ -128,7 +133,9 @@ impl Rule for SecretKeyMissing {
                 &META,
                 ev.workload_of(m.pod).clone(),
                 format!("Secret {ns}/{secret_name} has no key {key}"),
-                format!("Volume {volume} projects key {key} of Secret {secret_name}, which the Secret does not have; the kubelet cannot mount the volume, so the pod stays in ContainerCreating."),
+                format!(
+                    "Volume {volume} projects key {key} of Secret {secret_name}, which the Secret does not have; the kubelet cannot mount the volume, so the pod stays in ContainerCreating."
+                ),
             );
             f.affected.push(crate::facts::pod_ref(&ev.pods[m.pod]));
             f.evidence = m.evidence.clone();

@@ -11,9 +11,9 @@ pub static RULES: &[&dyn Rule] = &[&oom::ContainerOomKilled];
 
 use ks_core::{Cause, Finding, Fix, RuleMeta};
 
+use crate::Context;
 use crate::facts::{ContainerProblem, ProblemKind};
 use crate::util;
-use crate::Context;
 
 /// Emit one finding per crashing container with `cause`, built by `explain`, which returns
 /// the title, the root cause and the rule's own fixes. The generic "read the previous log"

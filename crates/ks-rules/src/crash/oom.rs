@@ -1,6 +1,6 @@
-use ks_core::{declare_rule, Cause, Finding, Fix, RuleKind, RuleMeta, Severity};
+use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
-use crate::{util, Context, Rule};
+use crate::{Context, Rule, util};
 
 declare_rule! {
     /// ### What it finds
@@ -67,7 +67,10 @@ impl Rule for ContainerOomKilled {
             };
             let new_limit = limit.as_deref().and_then(double_quantity).unwrap_or_else(|| "512Mi".to_string());
             let fixes = vec![Fix::cmd(
-                format!("Raise the memory limit of {} (here to {new_limit}; size it from real peak usage)", p.container),
+                format!(
+                    "Raise the memory limit of {} (here to {new_limit}; size it from real peak usage)",
+                    p.container
+                ),
                 format!(
                     "kubectl {}set resources {} -c {} --limits=memory={new_limit} --requests=memory={new_limit}",
                     w.ns_flag(),

@@ -1,4 +1,4 @@
-use ks_core::{declare_rule, Cause, Finding, Fix, RuleKind, RuleMeta, Severity};
+use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
 use crate::{Context, Rule};
 
@@ -49,16 +49,10 @@ impl Rule for ImagePullUnauthorized {
             let host = super::registry_host(image);
             let pod = &cx.ev.pods[p.pod];
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
-            let secrets: Vec<String> = pod
-                .spec
-                .iter()
-                .flat_map(|s| s.image_pull_secrets.iter().flatten())
-                .map(|r| r.name.clone())
-                .collect();
-            let missing: Vec<&String> = secrets
-                .iter()
-                .filter(|s| cx.ev.has_collected("Secret") && cx.ev.secret(&ns, s).is_none())
-                .collect();
+            let secrets: Vec<String> =
+                pod.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()).map(|r| r.name.clone()).collect();
+            let missing: Vec<&String> =
+                secrets.iter().filter(|s| cx.ev.has_collected("Secret") && cx.ev.secret(&ns, s).is_none()).collect();
             let why = if secrets.is_empty() {
                 format!("The pod has no imagePullSecrets, so the node pulls {image} anonymously and {host} refuses.")
             } else if !missing.is_empty() {

@@ -10,9 +10,9 @@ pub static RULES: &[&dyn Rule] = &[&auth::ImagePullUnauthorized];
 
 use ks_core::{Cause, Finding, Fix, RuleMeta};
 
+use crate::Context;
 use crate::facts::{ContainerProblem, ProblemKind};
 use crate::util;
-use crate::Context;
 
 /// The registry host of an image reference (`docker.io` when none is given).
 pub fn registry_host(image: &str) -> &str {

@@ -4,17 +4,61 @@ use super::Signature;
 use ks_core::Cause;
 
 pub static TABLE: &[Signature] = &[
-    Signature { id: "config-secret-key", cause: Cause::ConfigSecretKeyMissing, pattern: r"couldn't find key (?P<key>\S+) in Secret (?P<ns>[^/\s]+)/(?P<name>\S+)" },
-    Signature { id: "config-configmap-key", cause: Cause::ConfigConfigmapKeyMissing, pattern: r"couldn't find key (?P<key>\S+) in ConfigMap (?P<ns>[^/\s]+)/(?P<name>\S+)" },
-    Signature { id: "config-secret-volume-key", cause: Cause::ConfigSecretKeyMissing, pattern: r"references non-existent secret key: (?P<key>\S+)" },
-    Signature { id: "config-configmap-volume-key", cause: Cause::ConfigConfigmapKeyMissing, pattern: r"configmap references non-existent config key: (?P<key>\S+)" },
-    Signature { id: "config-secret-missing", cause: Cause::ConfigSecretMissing, pattern: r#"secrets? "(?P<name>[^"]+)" not found"# },
-    Signature { id: "config-configmap-missing", cause: Cause::ConfigConfigmapMissing, pattern: r#"configmaps? "(?P<name>[^"]+)" not found"# },
-    Signature { id: "config-serviceaccount-missing", cause: Cause::ConfigServiceAccountMissing, pattern: r#"(?:error looking up service account (?P<ns>[^/\s]+)/(?P<name>[^:\s]+): serviceaccounts? "[^"]+" not found|serviceaccounts? "(?P<name2>[^"]+)" not found)"# },
-    Signature { id: "nonroot-user-zero", cause: Cause::SecurityRunAsNonRoot, pattern: r#"container's runAsUser breaks non-root policy \(pod: "(?P<pod>[^"]+)", container: (?P<container>[^)\s]+)\)"# },
-    Signature { id: "nonroot-image-root", cause: Cause::SecurityRunAsNonRoot, pattern: r#"container has runAsNonRoot and image will run as root \(pod: "(?P<pod>[^"]+)", container: (?P<container>[^)\s]+)\)"# },
-    Signature { id: "nonroot-image-nonnumeric", cause: Cause::SecurityRunAsNonRoot, pattern: r#"container has runAsNonRoot and image has non-numeric user \((?P<user>[^)]*)\), cannot verify user is non-root \(pod: "(?P<pod>[^"]+)", container: (?P<container>[^)\s]+)\)"# },
-    Signature { id: "nonroot-invalid-uid", cause: Cause::SecurityRunAsNonRoot, pattern: r#"container has runAsNonRoot and image has an invalid user id"# },
+    Signature {
+        id: "config-secret-key",
+        cause: Cause::ConfigSecretKeyMissing,
+        pattern: r"couldn't find key (?P<key>\S+) in Secret (?P<ns>[^/\s]+)/(?P<name>\S+)",
+    },
+    Signature {
+        id: "config-configmap-key",
+        cause: Cause::ConfigConfigmapKeyMissing,
+        pattern: r"couldn't find key (?P<key>\S+) in ConfigMap (?P<ns>[^/\s]+)/(?P<name>\S+)",
+    },
+    Signature {
+        id: "config-secret-volume-key",
+        cause: Cause::ConfigSecretKeyMissing,
+        pattern: r"references non-existent secret key: (?P<key>\S+)",
+    },
+    Signature {
+        id: "config-configmap-volume-key",
+        cause: Cause::ConfigConfigmapKeyMissing,
+        pattern: r"configmap references non-existent config key: (?P<key>\S+)",
+    },
+    Signature {
+        id: "config-secret-missing",
+        cause: Cause::ConfigSecretMissing,
+        pattern: r#"secrets? "(?P<name>[^"]+)" not found"#,
+    },
+    Signature {
+        id: "config-configmap-missing",
+        cause: Cause::ConfigConfigmapMissing,
+        pattern: r#"configmaps? "(?P<name>[^"]+)" not found"#,
+    },
+    Signature {
+        id: "config-serviceaccount-missing",
+        cause: Cause::ConfigServiceAccountMissing,
+        pattern: r#"(?:error looking up service account (?P<ns>[^/\s]+)/(?P<name>[^:\s]+): serviceaccounts? "[^"]+" not found|serviceaccounts? "(?P<name2>[^"]+)" not found)"#,
+    },
+    Signature {
+        id: "nonroot-user-zero",
+        cause: Cause::SecurityRunAsNonRoot,
+        pattern: r#"container's runAsUser breaks non-root policy \(pod: "(?P<pod>[^"]+)", container: (?P<container>[^)\s]+)\)"#,
+    },
+    Signature {
+        id: "nonroot-image-root",
+        cause: Cause::SecurityRunAsNonRoot,
+        pattern: r#"container has runAsNonRoot and image will run as root \(pod: "(?P<pod>[^"]+)", container: (?P<container>[^)\s]+)\)"#,
+    },
+    Signature {
+        id: "nonroot-image-nonnumeric",
+        cause: Cause::SecurityRunAsNonRoot,
+        pattern: r#"container has runAsNonRoot and image has non-numeric user \((?P<user>[^)]*)\), cannot verify user is non-root \(pod: "(?P<pod>[^"]+)", container: (?P<container>[^)\s]+)\)"#,
+    },
+    Signature {
+        id: "nonroot-invalid-uid",
+        cause: Cause::SecurityRunAsNonRoot,
+        pattern: r#"container has runAsNonRoot and image has an invalid user id"#,
+    },
 ];
 
 super::matcher!(MATCHER, TABLE);
@@ -32,6 +76,9 @@ mod tests {
         assert_eq!((m.sig.cause, m.get("name")), (Cause::ConfigSecretMissing, "backend-secrets"));
         let m = MATCHER.first(r#"container's runAsUser breaks non-root policy (pod: "backend-api-6f7d9c-x2k4q_shop(1a2b)", container: daprd)"#).unwrap();
         assert_eq!((m.sig.cause, m.get("container")), (Cause::SecurityRunAsNonRoot, "daprd"));
-        assert_eq!(MATCHER.first("Couldn't find key a in Secret n/s").map(|m| m.sig.cause), Some(Cause::ConfigSecretKeyMissing));
+        assert_eq!(
+            MATCHER.first("Couldn't find key a in Secret n/s").map(|m| m.sig.cause),
+            Some(Cause::ConfigSecretKeyMissing)
+        );
     }
 }

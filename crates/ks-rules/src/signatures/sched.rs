@@ -5,11 +5,31 @@ use super::Signature;
 use ks_core::Cause;
 
 pub static TABLE: &[Signature] = &[
-    Signature { id: "sched-pvc-unbound", cause: Cause::SchedPvcUnbound, pattern: r"pod has unbound immediate PersistentVolumeClaims|persistentvolumeclaim \S+ not found|unbound PersistentVolumeClaim" },
-    Signature { id: "sched-volume-node-affinity", cause: Cause::SchedVolumeNodeAffinity, pattern: r"had volume node affinity conflict|didn't match PersistentVolume's node affinity|didn't find available persistent volumes to bind|bound to non-existent pv" },
-    Signature { id: "sched-insufficient", cause: Cause::SchedInsufficientResources, pattern: r"Insufficient (?P<resource>\S+)|Too many pods|did not have enough free storage|didn't have free ports" },
-    Signature { id: "sched-taint", cause: Cause::SchedTaint, pattern: r"had (?:untolerated )?taints?(?:\(s\))?(?: \{(?P<taint>[^}]*)\})?|were unschedulable|had (?:memory|disk|pid) pressure|were not ready" },
-    Signature { id: "sched-affinity", cause: Cause::SchedAffinity, pattern: r"didn't match (?:Pod's node affinity|node selector|pod affinity|pod anti-affinity|scheduler-enforced node affinity|the requested node name|the requested hostname|pod topology spread)|didn't satisfy existing pods anti-affinity|pod affinity terms conflict" },
+    Signature {
+        id: "sched-pvc-unbound",
+        cause: Cause::SchedPvcUnbound,
+        pattern: r"pod has unbound immediate PersistentVolumeClaims|persistentvolumeclaim \S+ not found|unbound PersistentVolumeClaim",
+    },
+    Signature {
+        id: "sched-volume-node-affinity",
+        cause: Cause::SchedVolumeNodeAffinity,
+        pattern: r"had volume node affinity conflict|didn't match PersistentVolume's node affinity|didn't find available persistent volumes to bind|bound to non-existent pv",
+    },
+    Signature {
+        id: "sched-insufficient",
+        cause: Cause::SchedInsufficientResources,
+        pattern: r"Insufficient (?P<resource>\S+)|Too many pods|did not have enough free storage|didn't have free ports",
+    },
+    Signature {
+        id: "sched-taint",
+        cause: Cause::SchedTaint,
+        pattern: r"had (?:untolerated )?taints?(?:\(s\))?(?: \{(?P<taint>[^}]*)\})?|were unschedulable|had (?:memory|disk|pid) pressure|were not ready",
+    },
+    Signature {
+        id: "sched-affinity",
+        cause: Cause::SchedAffinity,
+        pattern: r"didn't match (?:Pod's node affinity|node selector|pod affinity|pod anti-affinity|scheduler-enforced node affinity|the requested node name|the requested hostname|pod topology spread)|didn't satisfy existing pods anti-affinity|pod affinity terms conflict",
+    },
 ];
 
 super::matcher!(MATCHER, TABLE);
@@ -62,7 +82,10 @@ mod tests {
     fn parses_current_and_older_fit_errors() {
         let (n, e) = parse_fit_error("0/2 nodes are available: 2 Insufficient cpu, 2 Insufficient memory. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.").unwrap();
         assert_eq!(n, 2);
-        assert_eq!(e, vec![Entry { count: 2, reason: "Insufficient cpu" }, Entry { count: 2, reason: "Insufficient memory" }]);
+        assert_eq!(
+            e,
+            vec![Entry { count: 2, reason: "Insufficient cpu" }, Entry { count: 2, reason: "Insufficient memory" }]
+        );
         let (_, e) = parse_fit_error("0/3 nodes are available: 3 node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate.").unwrap();
         assert_eq!(MATCHER.first(e[0].reason).map(|m| m.sig.cause), Some(Cause::SchedTaint));
         let (_, e) = parse_fit_error("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.").unwrap();

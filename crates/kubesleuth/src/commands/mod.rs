@@ -6,7 +6,7 @@ pub mod why;
 
 use std::time::Instant;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use ks_core::{Evidence, Finding};
 use ks_sources::SnapshotOptions;
 

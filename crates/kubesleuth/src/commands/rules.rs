@@ -1,9 +1,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use ks_core::RuleMeta;
-use ks_rules::{find_rule, RULES};
+use ks_rules::{RULES, find_rule};
 
 use crate::cli::{FormatArg, RulesArgs};
 

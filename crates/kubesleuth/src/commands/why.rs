@@ -34,7 +34,9 @@ pub fn run(args: &WhyArgs) -> anyhow::Result<ExitCode> {
         bail!("expected KIND/NAME, e.g. deployment/backend; got {:?}", args.target);
     };
     let Some(kind) = canonical_kind(kind) else {
-        bail!("unknown kind {kind:?}; use deployment, statefulset, daemonset, job, cronjob, pod, service, ingress, node, pvc or certificate");
+        bail!(
+            "unknown kind {kind:?}; use deployment, statefulset, daemonset, job, cronjob, pod, service, ingress, node, pvc or certificate"
+        );
     };
     let d = super::diagnose(&args.source)?;
     let ev = &d.evidence;
@@ -45,7 +47,10 @@ pub fn run(args: &WhyArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let target = match candidates.as_slice() {
         [one] => one.clone(),
-        [] => bail!("{kind} {name} is not in the snapshot{}", args.source.namespace.as_ref().map(|n| format!(" (namespace {n})")).unwrap_or_default()),
+        [] => bail!(
+            "{kind} {name} is not in the snapshot{}",
+            args.source.namespace.as_ref().map(|n| format!(" (namespace {n})")).unwrap_or_default()
+        ),
         many => {
             let nss: Vec<String> = many.iter().filter_map(|o| o.namespace.clone()).collect();
             bail!("{kind} {name} exists in several namespaces ({}); pass -n NS", nss.join(", "))
@@ -156,7 +161,11 @@ fn write_chain(ev: &Evidence, target: &ObjectRef, out: &mut dyn Write) -> std::i
         for cs in all {
             let state = cs.state.as_ref();
             let now = if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
-                format!("waiting {}: {}", w.reason.as_deref().unwrap_or_default(), w.message.as_deref().unwrap_or_default())
+                format!(
+                    "waiting {}: {}",
+                    w.reason.as_deref().unwrap_or_default(),
+                    w.message.as_deref().unwrap_or_default()
+                )
             } else if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
                 format!("terminated {} (exit {})", t.reason.as_deref().unwrap_or_default(), t.exit_code)
             } else if state.and_then(|s| s.running.as_ref()).is_some() {
@@ -164,9 +173,20 @@ fn write_chain(ev: &Evidence, target: &ObjectRef, out: &mut dyn Write) -> std::i
             } else {
                 "unknown".to_string()
             };
-            writeln!(out, "{cont}├─ container {}  {}  restarts {}", cs.name, now.trim_end_matches(": "), cs.restart_count)?;
+            writeln!(
+                out,
+                "{cont}├─ container {}  {}  restarts {}",
+                cs.name,
+                now.trim_end_matches(": "),
+                cs.restart_count
+            )?;
             if let Some(t) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
-                writeln!(out, "{cont}│    last terminated {} (exit {})", t.reason.as_deref().unwrap_or_default(), t.exit_code)?;
+                writeln!(
+                    out,
+                    "{cont}│    last terminated {} (exit {})",
+                    t.reason.as_deref().unwrap_or_default(),
+                    t.exit_code
+                )?;
             }
             let key = |previous| LogKey {
                 namespace: pod.metadata.namespace.clone().unwrap_or_default(),
