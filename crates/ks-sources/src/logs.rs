@@ -56,20 +56,20 @@ pub fn split_sections(text: &str) -> Vec<Section<'_>> {
         };
         let body_start = (line_end + 1).min(text.len());
         let end_line = format!("{END_MARKER}{container} of pod {ns}/{pod} ====");
-        let (body_end, whole_end) = match text[body_start..].find(&end_line) {
+        // Sections do not nest: the END marker is searched only up to the next START marker,
+        // so a paste full of unterminated sections stays linear.
+        let region_end = text[body_start..]
+            .find(&format!("\n{START_MARKER}"))
+            .map(|n| body_start + n + 1)
+            .unwrap_or(text.len());
+        let (body_end, whole_end) = match text[body_start..region_end].find(&end_line) {
             Some(e) => {
                 let end = body_start + e;
                 let after = text[end..].find('\n').map(|n| end + n + 1).unwrap_or(text.len());
                 (end, after)
             }
-            None => {
-                // Truncated: the next START marker or the end of the text closes it.
-                let next = text[body_start..]
-                    .find(&format!("\n{START_MARKER}"))
-                    .map(|n| body_start + n + 1)
-                    .unwrap_or(text.len());
-                (next, next)
-            }
+            // Truncated: the next START marker or the end of the text closes it.
+            None => (region_end, region_end),
         };
         out.push(Section { namespace: ns, pod, container, body: body_start..body_end, whole: start..whole_end });
         pos = whole_end.max(line_end);

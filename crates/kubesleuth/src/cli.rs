@@ -45,6 +45,9 @@ pub struct SourceArgs {
     /// Skip snapshot files larger than this many bytes (reported as unreadable).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, hide = true)]
     pub max_file_bytes: u64,
+    /// Print the time each pipeline stage took to stderr (for benchmarks).
+    #[arg(long, hide = true)]
+    pub timings: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -36,8 +36,22 @@ pub fn diagnose(src: &SourceArgs) -> anyhow::Result<Diagnosis> {
         };
         bail!("nothing could be read from the snapshot: {detail}");
     }
+    let loaded = started.elapsed();
     let raw = ks_rules::run(&evidence);
+    let ruled = started.elapsed();
     let mut findings = ks_correlate::correlate(&evidence, raw);
+    if src.timings {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        eprintln!(
+            "timings: load {:.1} ms, rules {:.1} ms, correlate {:.1} ms; rules/load = {:.3}; {} objects, {} events",
+            ms(loaded),
+            ms(ruled - loaded),
+            ms(started.elapsed() - ruled),
+            (ruled - loaded).as_secs_f64() / loaded.as_secs_f64().max(1e-9),
+            evidence.object_count(),
+            evidence.events.len()
+        );
+    }
     if let Some(ns) = &src.namespace {
         findings.retain(|f| f.object.namespace.as_deref().is_none_or(|n| n == ns));
     }
