@@ -183,6 +183,11 @@ pub struct Finding {
     /// findings of different objects with one key are linked as related.
     #[serde(skip)]
     pub root_key: String,
+    /// Set when this finding is a consequence of a problem on another object (a Service
+    /// without endpoints because its Deployment's pods crash): when that object has a
+    /// finding of its own, correlation folds this one into it.
+    #[serde(skip)]
+    pub caused_by: Option<ObjectRef>,
 }
 
 fn ser_cause<S: serde::Serializer>(c: &Cause, s: S) -> Result<S::Ok, S::Error> {

@@ -109,10 +109,10 @@ fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
 }
 
 fn max_ts(now: &mut Option<Timestamp>, t: Option<Timestamp>) {
-    if let Some(t) = t {
-        if now.is_none_or(|n| t > n) {
-            *now = Some(t);
-        }
+    if let Some(t) = t
+        && now.is_none_or(|n| t > n)
+    {
+        *now = Some(t);
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ks_core::{Cause, Evidence, Finding, ObjectRef};
+use ks_core::{Cause, Evidence, Finding, Fix, ObjectRef};
 
 /// Causes that describe a symptom of something else when another cause is known.
 const SYMPTOMS: &[Cause] =
@@ -20,9 +20,20 @@ const SYMPTOMS: &[Cause] =
 /// How many evidence items a merged finding keeps.
 const MAX_EVIDENCE: usize = 8;
 
+/// `(from, into)`: on one object, a finding with the first cause is the same story as one
+/// with the second and is folded into it. The app crashing because it cannot reach `mongodb`
+/// and its env naming a Service `mongodb` that does not exist are one root cause; the crash
+/// finding is what the user sees, and it already says the Service is missing.
+const FOLD_INTO: &[(Cause, Cause)] = &[
+    (Cause::NetDanglingReference, Cause::CrashDependencyUnreachable),
+    (Cause::NetReadiness, Cause::CrashDependencyUnreachable),
+];
+
 pub fn correlate(ev: &Evidence, findings: Vec<Finding>) -> Vec<Finding> {
     let merged = merge_same(findings);
-    let folded = fold_symptoms(merged);
+    let explained = fold_pairs(merged);
+    let consequences = fold_consequences(explained);
+    let folded = fold_symptoms(consequences);
     let mut linked = link_shared(folded);
     for f in &mut linked {
         f.scope = scope(ev, f);
@@ -46,6 +57,14 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, item: T) {
     }
 }
 
+/// Fixes merge by description: forty pods needing "read the crashed instance's log" get one
+/// example command, not forty.
+fn push_fix(into: &mut Vec<Fix>, fix: Fix) {
+    if !into.iter().any(|f| f.description == fix.description) {
+        into.push(fix);
+    }
+}
+
 fn merge_same(findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<(String, ObjectRef, String)> = Vec::new();
     let mut by_key: HashMap<(String, ObjectRef, String), Finding> = HashMap::new();
@@ -65,7 +84,7 @@ fn merge_same(findings: Vec<Finding>) -> Vec<Finding> {
                     }
                 }
                 for fx in f.fix {
-                    push_unique(&mut existing.fix, fx);
+                    push_fix(&mut existing.fix, fx);
                 }
             }
             None => {
@@ -75,6 +94,70 @@ fn merge_same(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     order.into_iter().filter_map(|k| by_key.remove(&k)).collect()
+}
+
+/// Move `from`'s evidence, affected objects and fixes into `into`, with a sentence saying so.
+fn absorb(into: &mut Finding, from: Finding, note: Option<String>) {
+    for e in from.evidence {
+        if into.evidence.len() < MAX_EVIDENCE + 4 && !into.evidence.iter().any(|x| x.text == e.text) {
+            into.evidence.push(e);
+        }
+    }
+    for a in from.affected {
+        push_unique(&mut into.affected, a);
+    }
+    if let Some(n) = note {
+        into.root_cause.push(' ');
+        into.root_cause.push_str(&n);
+    }
+}
+
+fn fold_pairs(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut keep: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    for &(symptom, explanation) in FOLD_INTO {
+        let explainers: HashMap<ObjectRef, usize> = keep
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().filter(|f| f.cause == explanation).map(|f| (f.object.clone(), i)))
+            .collect();
+        for i in 0..keep.len() {
+            let Some(f) = keep[i].as_ref() else { continue };
+            if f.cause != symptom {
+                continue;
+            }
+            let Some(&target) = explainers.get(&f.object) else { continue };
+            if let Some(s) = keep[i].take() {
+                // The absorbing finding already names the missing Service; its evidence is kept.
+                if let Some(t) = keep[target].as_mut() {
+                    absorb(t, s, None);
+                }
+            }
+        }
+    }
+    keep.into_iter().flatten().collect()
+}
+
+fn fold_consequences(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut first_for: HashMap<ObjectRef, usize> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.caused_by.is_none() {
+            first_for.entry(f.object.clone()).or_insert(i);
+        }
+    }
+    let mut keep: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    for i in 0..keep.len() {
+        let Some(cause_obj) = keep[i].as_ref().and_then(|f| f.caused_by.clone()) else { continue };
+        let Some(&target) = first_for.get(&cause_obj) else { continue };
+        if let Some(c) = keep[i].take() {
+            let note = format!("As a result: {}.", c.title.trim_end_matches('.'));
+            let obj = c.object.clone();
+            if let Some(t) = keep[target].as_mut() {
+                push_unique(&mut t.affected, obj);
+                absorb(t, c, Some(note));
+            }
+        }
+    }
+    keep.into_iter().flatten().collect()
 }
 
 fn fold_symptoms(findings: Vec<Finding>) -> Vec<Finding> {
@@ -92,17 +175,9 @@ fn fold_symptoms(findings: Vec<Finding>) -> Vec<Finding> {
             continue;
         }
         let Some(&target) = concrete.get(&f.object) else { continue };
-        if let Some(symptom) = keep[i].take() {
-            if let Some(t) = keep[target].as_mut() {
-                for e in symptom.evidence {
-                    if t.evidence.len() < MAX_EVIDENCE + 2 && !t.evidence.iter().any(|x| x.text == e.text) {
-                        t.evidence.push(e);
-                    }
-                }
-                for a in symptom.affected {
-                    push_unique(&mut t.affected, a);
-                }
-            }
+        let Some(symptom) = keep[i].take() else { continue };
+        if let Some(t) = keep[target].as_mut() {
+            absorb(t, symptom, None);
         }
     }
     // A crash.unknown next to a symptom on one object (a Job whose pods exit for no known
@@ -118,20 +193,12 @@ fn fold_symptoms(findings: Vec<Finding>) -> Vec<Finding> {
             continue;
         }
         let Some(&target) = symptom_at.get(&f.object) else { continue };
-        if let Some(unknown) = keep[i].take() {
-            if let Some(t) = keep[target].as_mut() {
-                for e in unknown.evidence {
-                    if !t.evidence.iter().any(|x| x.text == e.text) {
-                        t.evidence.push(e);
-                    }
-                }
-                for a in unknown.affected {
-                    push_unique(&mut t.affected, a);
-                }
-                for fx in unknown.fix {
-                    push_unique(&mut t.fix, fx);
-                }
+        let Some(mut unknown) = keep[i].take() else { continue };
+        if let Some(t) = keep[target].as_mut() {
+            for fx in std::mem::take(&mut unknown.fix) {
+                push_fix(&mut t.fix, fx);
             }
+            absorb(t, unknown, None);
         }
     }
     keep.into_iter().flatten().collect()
@@ -199,6 +266,7 @@ mod tests {
             related: vec![],
             location: None,
             root_key: key.into(),
+            caused_by: None,
         }
     }
 
@@ -239,5 +307,41 @@ mod tests {
         let ev = Evidence::default();
         let out = correlate(&ev, vec![f("KS0702", Cause::JobBackoffLimit, "Job", "build", "build-1", "")]);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn a_service_without_endpoints_folds_into_its_workloads_finding() {
+        let ev = Evidence::default();
+        let mut svc =
+            f("KS0801", Cause::NetServiceNoEndpoints, "Service", "api", "api-1", "service-endpoints:shop/api");
+        svc.caused_by = Some(ObjectRef::new("Deployment", Some("shop"), "api"));
+        let out = correlate(&ev, vec![svc, f("KS0301", Cause::CrashOom, "Deployment", "api", "api-1", "")]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].cause, Cause::CrashOom);
+        assert!(out[0].affected.contains(&ObjectRef::new("Service", Some("shop"), "api")));
+        assert!(out[0].root_cause.contains("As a result"));
+    }
+
+    #[test]
+    fn a_consequence_stays_when_its_cause_has_no_finding() {
+        let ev = Evidence::default();
+        let mut svc = f("KS0801", Cause::NetServiceNoEndpoints, "Service", "api", "api-1", "");
+        svc.caused_by = Some(ObjectRef::new("Deployment", Some("shop"), "other"));
+        assert_eq!(correlate(&ev, vec![svc]).len(), 1);
+    }
+
+    #[test]
+    fn a_missing_service_reference_folds_into_the_crash_it_causes() {
+        let ev = Evidence::default();
+        let out = correlate(
+            &ev,
+            vec![
+                f("KS0307", Cause::CrashDependencyUnreachable, "Deployment", "inventory", "inv-1", "a"),
+                f("KS0804", Cause::NetDanglingReference, "Deployment", "inventory", "inv-1", "b"),
+            ],
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].cause, Cause::CrashDependencyUnreachable);
+        assert_eq!(out[0].evidence.len(), 1, "the same quote is kept once");
     }
 }

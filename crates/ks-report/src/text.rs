@@ -47,7 +47,8 @@ impl Text {
             writeln!(out, "   | {line}")?;
         }
         writeln!(out, "   |")?;
-        if !f.affected.is_empty() && !(f.affected.len() == 1 && f.affected[0] == f.object) {
+        let only_itself = f.affected.len() == 1 && f.affected[0] == f.object;
+        if !f.affected.is_empty() && !only_itself {
             let names: Vec<String> = f.affected.iter().take(MAX_AFFECTED).map(short_ref).collect();
             let more = f.affected.len().saturating_sub(MAX_AFFECTED);
             let tail = if more > 0 { format!(", +{more} more") } else { String::new() };

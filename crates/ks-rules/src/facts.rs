@@ -41,7 +41,7 @@ pub struct ContainerProblem {
     pub exit_code: Option<i32>,
     pub restarts: i32,
     pub image: String,
-    /// Last log lines (previous instance first), for `crash.unknown`.
+    /// The last log lines (previous instance first, at most [`LOG_TAIL_LINES`]).
     pub log_tail: Vec<String>,
     /// Whether logs were available at all.
     pub had_logs: bool,
@@ -171,40 +171,44 @@ fn pending(ev: &Evidence, i: usize, pod: &Pod, events: &[&EventRecord]) -> Optio
     if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some() {
         return None;
     }
-    let cond = status
-        .conditions
-        .iter()
-        .flatten()
+    let conds = || status.conditions.iter().flatten();
+    // A scheduled pod is not waiting on the scheduler, whatever older events say.
+    if conds().any(|c| c.type_ == "PodScheduled" && c.status == "True") {
+        return None;
+    }
+    let cond = conds()
         .find(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable"));
     let event = events.iter().rev().find(|e| e.reason == "FailedScheduling");
+    // Bound after the failure (a snapshot taken while binding): the failure is history.
+    if let (Some(f), Some(s)) = (event, events.iter().rev().find(|e| e.reason == "Scheduled"))
+        && s.last >= f.last
+        && cond.is_none()
+    {
+        return None;
+    }
     let (message, source) = match (cond.and_then(|c| c.message.as_deref()), event) {
         (_, Some(e)) => (e.message.as_str(), EvidenceSource::Event),
         (Some(m), None) => (m, EvidenceSource::Status),
         (None, None) => return None,
     };
     let (total, entries) = signatures::sched::parse_fit_error(message).unwrap_or((0, Vec::new()));
-    // The dominant reason: the entry that excludes the most nodes, table order breaking ties.
-    let mut best: Option<(u32, usize, Cause)> = None;
-    for e in &entries {
-        if let Some(m) = signatures::sched::MATCHER.first(e.reason) {
-            let prio = signatures::sched::TABLE.iter().position(|s| s.id == m.sig.id).unwrap_or(usize::MAX);
-            let count = if e.count == 0 { u32::MAX } else { e.count };
-            if best.is_none_or(|(c, p, _)| count > c || (count == c && prio < p)) {
-                best = Some((count, prio, m.sig.cause));
-            }
-        }
-    }
-    let cause = match best {
-        Some((_, _, c)) => c,
-        None => signatures::sched::MATCHER.first(message).map(|m| m.sig.cause)?,
-    };
+    let control_plane = ev
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.spec
+                .iter()
+                .flat_map(|s| s.taints.iter().flatten())
+                .any(|t| signatures::sched::is_control_plane_taint(&t.key))
+        })
+        .count() as u32;
+    let cause = signatures::sched::dominant_cause(message, control_plane)?;
     let mut evidence = vec![EvidenceItem::new(source, message.trim(), Some(pod_ref(pod)))];
-    if let Some(e) = event {
-        if e.count > 1 {
-            evidence[0].text = format!("{}{}", message.trim(), e.count_suffix());
-        }
+    if let Some(e) = event
+        && e.count > 1
+    {
+        evidence[0].text = format!("{}{}", message.trim(), e.count_suffix());
     }
-    let _ = ev;
     Some(PendingPod {
         pod: i,
         cause,
@@ -217,17 +221,19 @@ fn pending(ev: &Evidence, i: usize, pod: &Pod, events: &[&EventRecord]) -> Optio
 
 fn mount_failures(i: usize, pod: &Pod, events: &[&EventRecord]) -> Vec<MountFailure> {
     let mut out: Vec<MountFailure> = Vec::new();
+    let mut waits: Vec<MountFailure> = Vec::new();
     for e in events.iter().rev() {
         if e.reason != "FailedMount" && e.reason != "FailedAttachVolume" {
             continue;
         }
         let Some(m) = signatures::volume::MATCHER.first(&e.message) else { continue };
-        // One failure per signature and volume: the newest event says it best.
         let d = details(&m);
-        if out.iter().any(|o| o.signature == m.sig.id && o.details.get("volume") == d.get("volume")) {
+        let list = if m.sig.id == "volume-wait-timeout" { &mut waits } else { &mut out };
+        // One failure per signature and volume: the newest event says it best.
+        if list.iter().any(|o| o.signature == m.sig.id && o.details.get("volume") == d.get("volume")) {
             continue;
         }
-        out.push(MountFailure {
+        list.push(MountFailure {
             pod: i,
             cause: m.sig.cause,
             signature: m.sig.id,
@@ -239,6 +245,18 @@ fn mount_failures(i: usize, pod: &Pod, events: &[&EventRecord]) -> Vec<MountFail
                 Some(pod_ref(pod)),
             )],
         });
+    }
+    // The timed-out wait (`Unable to attach or mount volumes`) only names the volumes; when
+    // another event gives the inner cause, that is the failure, and the wait is quoted with it.
+    if out.is_empty() {
+        return waits;
+    }
+    if let Some(w) = waits.first() {
+        for f in out.iter_mut().filter(|f| {
+            matches!(f.cause, Cause::VolumeMountFailed | Cause::VolumeMultiAttach | Cause::VolumePvcPending)
+        }) {
+            f.evidence.extend(w.evidence.iter().cloned());
+        }
     }
     out
 }
@@ -257,6 +275,8 @@ fn latest_event<'a>(
     })
 }
 
+/// The log lines of a container, previous instance first, and whether any log was in the
+/// snapshot at all.
 fn log_lines(ev: &Evidence, pod: &Pod, container: &str) -> (Vec<String>, Vec<EvidenceItem>, bool) {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
@@ -272,11 +292,45 @@ fn log_lines(ev: &Evidence, pod: &Pod, container: &str) -> (Vec<String>, Vec<Evi
     (lines, Vec::new(), had)
 }
 
+/// The container's termination: the current state when it is terminated, else the last one.
 fn term_of(cs: &ContainerStatus) -> Option<&ContainerStateTerminated> {
     cs.state
         .as_ref()
         .and_then(|s| s.terminated.as_ref())
         .or_else(|| cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()))
+}
+
+/// How many log lines a crash problem keeps for the rules (the unknown-cause rule quotes
+/// the last of them; others read hosts, conflicts and tracebacks out of them).
+pub const LOG_TAIL_LINES: usize = 20;
+
+/// Whether the Job that owns a pod has completed: a failed attempt of a Job that later
+/// succeeded is history, not a problem.
+fn owner_job_complete(ev: &Evidence, pod: &Pod) -> bool {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    pod.metadata.owner_references.iter().flatten().filter(|o| o.kind == "Job").any(|o| {
+        ev.index.jobs.get(&(ns.clone(), o.name.clone())).is_some_and(|&j| {
+            ev.jobs[j].status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
+                cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "SuccessCriteriaMet") && c.status == "True")
+            })
+        })
+    })
+}
+
+/// Whether a probe kill explains the last termination: the container was killed by a
+/// signal (137, 143) or stopped cleanly on the kubelet's SIGTERM (0), or the kill event is
+/// within a minute of the termination. A container that exits 1 on its own before the
+/// probe fires is explained by its log instead.
+fn probe_explains(ev: &Evidence, kill: &EventRecord, term: Option<&ContainerStateTerminated>) -> bool {
+    let Some(t) = term else { return true };
+    if matches!(t.exit_code, 0 | 137 | 143) {
+        return true;
+    }
+    let finished = t.finished_at.as_ref().map(|f| f.0);
+    match (kill.last, finished) {
+        (Some(k), Some(f)) => (k.as_second() - f.as_second()).abs() <= 60,
+        _ => ev.now().is_none(),
+    }
 }
 
 fn classify(
@@ -309,8 +363,6 @@ fn classify(
         log_tail: Vec::new(),
         had_logs: false,
     };
-    let container_tag = format!("{} (container {})", wmsg, cs.name);
-    let _ = container_tag;
 
     // 1. Image pulls.
     if PULL_REASONS.contains(&reason.as_str()) {
@@ -388,14 +440,16 @@ fn classify(
         return Some(p);
     }
 
-    // 3. Crashes: a back-off loop now, a start failure, a failed run-once pod, or a container
-    //    that died recently and is not ready. A pod that restarted long ago and is ready now
-    //    is healthy.
+    // 3. Crashes: a back-off loop now, a start failure, a failed run-once pod (unless its
+    //    Job succeeded on a later attempt), or a container that died recently and is not
+    //    ready. A pod that restarted long ago and is ready now is healthy; Succeeded pods
+    //    never get here.
     let term = term_of(cs);
     let crash_now = reason == "CrashLoopBackOff" || reason == "RunContainerError" || reason == "CreateContainerError";
     let failed_once = phase == "Failed"
         && pod.status.as_ref().and_then(|s| s.reason.as_deref()) != Some("Evicted")
-        && term.is_some_and(|t| t.exit_code != 0);
+        && term.is_some_and(|t| t.exit_code != 0)
+        && !owner_job_complete(ev, pod);
     let recent_death = !cs.ready
         && cs.restart_count >= 2
         && cs
@@ -412,6 +466,10 @@ fn classify(
     } else if !reason.is_empty() {
         p.evidence.push(EvidenceItem::new(EvidenceSource::Status, format!("waiting: {reason}"), Some(pref.clone())));
     }
+    // The log is read once: rules quote its tail whatever the cause.
+    let (lines, _, had) = log_lines(ev, pod, &cs.name);
+    p.had_logs = had;
+    p.log_tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].to_vec();
     if let Some(t) = term {
         p.exit_code = Some(t.exit_code);
         let treason = t.reason.clone().unwrap_or_default();
@@ -437,42 +495,55 @@ fn classify(
             return Some(p);
         }
     }
-    if reason == "RunContainerError" || reason == "CreateContainerError" {
-        if let Some(m) = signatures::logs::MATCHER.first(&wmsg) {
-            p.cause = m.sig.cause;
-            p.signature = Some(m.sig.id);
-            p.details = details(&m);
-            p.message = wmsg.clone();
-            return Some(p);
-        }
-    }
-    // c. Logs of the previous and the current instance.
-    let (lines, _, had) = log_lines(ev, pod, &cs.name);
-    p.had_logs = had;
-    if let Some((m, line)) = signatures::logs::MATCHER.first_in_lines(&lines) {
+    if (reason == "RunContainerError" || reason == "CreateContainerError")
+        && let Some(m) = signatures::logs::MATCHER.first(&wmsg)
+    {
         p.cause = m.sig.cause;
         p.signature = Some(m.sig.id);
         p.details = details(&m);
-        p.message = line.to_string();
-        p.evidence.push(EvidenceItem::new(EvidenceSource::Log, line.trim(), Some(pref.clone())));
+        p.message = wmsg.clone();
         return Some(p);
     }
-    // d. Probe kills.
+    // The runtime's start error is also in the `Failed` event (`Error: failed to create
+    // containerd task: ... exec: "x": executable file not found in $PATH`).
+    if let Some(e) = latest_event(events, &cs.name, |e| e.reason == "Failed" && e.message.starts_with("Error: "))
+        .filter(|_| term.is_none_or(|t| t.reason.as_deref() == Some("StartError") || t.exit_code == 128))
+        && let Some(m) = signatures::logs::MATCHER.first(&e.message)
+    {
+        p.cause = m.sig.cause;
+        p.signature = Some(m.sig.id);
+        p.details = details(&m);
+        p.message = e.message.clone();
+        p.evidence.push(EvidenceItem::new(
+            EvidenceSource::Event,
+            format!("{}{}", e.message, e.count_suffix()),
+            Some(pref.clone()),
+        ));
+        return Some(p);
+    }
+    let log_match = signatures::logs::MATCHER.first_in_lines(&lines);
+    // c. Probe kills: the kubelet killed the container, so what the log shows is what the
+    //    app was doing when it was killed, not why it stopped.
     let probe = latest_event(events, &cs.name, |e| {
         e.reason == "Killing"
             && (e.message.contains("failed liveness probe") || e.message.contains("failed startup probe"))
     });
-    if let Some(k) = probe {
+    if let Some(k) = probe.filter(|k| log_match.is_none() || probe_explains(ev, k, term)) {
+        let kind = if k.message.contains("failed startup probe") { "startup" } else { "liveness" };
         p.cause = Cause::CrashProbe;
         p.signature = Some("event-probe-kill");
         p.message = k.message.clone();
+        p.details.insert("probe".into(), kind.into());
         p.evidence.push(EvidenceItem::new(
             EvidenceSource::Event,
             format!("{}{}", k.message, k.count_suffix()),
             Some(pref.clone()),
         ));
-        if let Some(u) =
-            latest_event(events, &cs.name, |e| e.reason == "Unhealthy" && !e.message.starts_with("Readiness"))
+        let prefix = if kind == "startup" { "Startup probe" } else { "Liveness probe" };
+        if let Some(u) = latest_event(events, &cs.name, |e| e.reason == "Unhealthy" && e.message.starts_with(prefix))
+            .or_else(|| {
+                latest_event(events, &cs.name, |e| e.reason == "Unhealthy" && !e.message.starts_with("Readiness"))
+            })
         {
             p.evidence.push(EvidenceItem::new(
                 EvidenceSource::Event,
@@ -481,6 +552,18 @@ fn classify(
             ));
             p.details.insert("probe_output".into(), u.message.clone());
         }
+        if let Some((_, line)) = &log_match {
+            p.details.insert("log_line".into(), line.trim().to_string());
+        }
+        return Some(p);
+    }
+    // d. Logs of the previous and the current instance.
+    if let Some((m, line)) = log_match {
+        p.cause = m.sig.cause;
+        p.signature = Some(m.sig.id);
+        p.details = details(&m);
+        p.message = line.to_string();
+        p.evidence.push(EvidenceItem::new(EvidenceSource::Log, line.trim(), Some(pref.clone())));
         return Some(p);
     }
     // e. Nothing explains it: say so, with the exit code and the last lines.
@@ -488,8 +571,6 @@ fn classify(
         return None;
     }
     p.cause = Cause::CrashUnknown;
-    let tail_start = lines.len().saturating_sub(8);
-    p.log_tail = lines[tail_start..].to_vec();
     if let Some((m, line)) = signatures::logs::SALIENT_MATCHER.first_in_lines(&lines) {
         p.signature = Some(m.sig.id);
         p.message = line.to_string();

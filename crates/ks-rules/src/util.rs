@@ -31,6 +31,7 @@ pub fn finding(
         related: Vec::new(),
         location: None,
         root_key: String::new(),
+        caused_by: None,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod logs;
 pub mod objects;
+pub mod pasted;
 pub mod snapshot;
 
 pub use error::SourceError;

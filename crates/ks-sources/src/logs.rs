@@ -58,10 +58,8 @@ pub fn split_sections(text: &str) -> Vec<Section<'_>> {
         let end_line = format!("{END_MARKER}{container} of pod {ns}/{pod} ====");
         // Sections do not nest: the END marker is searched only up to the next START marker,
         // so a paste full of unterminated sections stays linear.
-        let region_end = text[body_start..]
-            .find(&format!("\n{START_MARKER}"))
-            .map(|n| body_start + n + 1)
-            .unwrap_or(text.len());
+        let region_end =
+            text[body_start..].find(&format!("\n{START_MARKER}")).map(|n| body_start + n + 1).unwrap_or(text.len());
         let (body_end, whole_end) = match text[body_start..region_end].find(&end_line) {
             Some(e) => {
                 let end = body_start + e;

@@ -49,12 +49,17 @@ pub fn load_paths(paths: &[PathBuf], opts: &SnapshotOptions) -> Result<Evidence,
     Ok(ev)
 }
 
+/// Documentation beside a snapshot (a README) is not evidence and not an error.
+fn is_documentation(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "md" | "markdown" | "rst" | "adoc"))
+}
+
 fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if p.is_dir() {
         for entry in std::fs::read_dir(p)? {
             let path = entry?.path();
             let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-            if !hidden {
+            if !hidden && !is_documentation(&path) {
                 collect_files(&path, out)?;
             }
         }

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Size of a synthetic snapshot.
 #[derive(Clone, Debug)]
@@ -69,7 +69,7 @@ enum Breakage {
 }
 
 fn breakage(w: usize, every: usize) -> Breakage {
-    if every == 0 || w % every != 0 {
+    if every == 0 || !w.is_multiple_of(every) {
         return Breakage::Healthy;
     }
     match (w / every) % 4 {
@@ -101,7 +101,8 @@ pub fn generate(dir: &Path, size: &Size) -> anyhow::Result<usize> {
         let ns = format!("team-{ns_i}");
         let ns_dir = dir.join(&ns);
         std::fs::create_dir_all(&ns_dir)?;
-        let (mut deps, mut rss, mut pods, mut svcs, mut events, mut secrets) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut deps, mut rss, mut pods, mut svcs, mut events, mut secrets) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for local in 0..per_ns {
             let w = ns_i * per_ns + local;
             if w >= size.workloads {
@@ -133,15 +134,27 @@ pub fn generate(dir: &Path, size: &Size) -> anyhow::Result<usize> {
                 let uid = format!("p-{w}-{p}");
                 let (phase, state, last, ready, restarts) = match b {
                     Breakage::Healthy => ("Running", json!({"running": {"startedAt": EARLIER}}), json!({}), true, 0),
-                    Breakage::CrashModule => ("Running",
+                    Breakage::CrashModule => (
+                        "Running",
                         json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off 5m0s restarting failed container=app pod={pod}_{ns}({uid})")}}),
-                        json!({"terminated": {"reason": "Error", "exitCode": 1, "startedAt": EARLIER, "finishedAt": NOW}}), false, 9),
-                    Breakage::Pull => ("Pending",
+                        json!({"terminated": {"reason": "Error", "exitCode": 1, "startedAt": EARLIER, "finishedAt": NOW}}),
+                        false,
+                        9,
+                    ),
+                    Breakage::Pull => (
+                        "Pending",
                         json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"registry.example.com/{ns}/{name}:1.{w}\"")}}),
-                        json!({}), false, 0),
-                    Breakage::SecretKey => ("Pending",
+                        json!({}),
+                        false,
+                        0,
+                    ),
+                    Breakage::SecretKey => (
+                        "Pending",
                         json!({"waiting": {"reason": "CreateContainerConfigError", "message": format!("couldn't find key db-url in Secret {ns}/{name}-secrets")}}),
-                        json!({}), false, 0),
+                        json!({}),
+                        false,
+                        0,
+                    ),
                     Breakage::Pending => ("Pending", Value::Null, json!({}), false, 0),
                 };
                 let mut spec = json!({"containers": [container.clone()]});
@@ -163,11 +176,38 @@ pub fn generate(dir: &Path, size: &Size) -> anyhow::Result<usize> {
                     "spec": spec, "status": status}));
                 for e in 0..events_per_pod {
                     let (reason, typ, msg) = match (b, e) {
-                        (Breakage::CrashModule, 0) => ("BackOff", "Warning", format!("Back-off restarting failed container app in pod {pod}_{ns}({uid})")),
-                        (Breakage::Pull, 0) => ("Failed", "Warning", format!("Failed to pull image \"registry.example.com/{ns}/{name}:1.{w}\": failed to pull and unpack image \"registry.example.com/{ns}/{name}:1.{w}\": failed to resolve reference \"registry.example.com/{ns}/{name}:1.{w}\": registry.example.com/{ns}/{name}:1.{w}: not found")),
-                        (Breakage::SecretKey, 0) => ("Failed", "Warning", format!("Error: couldn't find key db-url in Secret {ns}/{name}-secrets")),
-                        (Breakage::Pending, _) => ("FailedScheduling", "Warning", format!("0/{} nodes are available: {} Insufficient cpu. preemption: 0/{} nodes are available: {} No preemption victims found for incoming pod.", size.nodes, size.nodes, size.nodes, size.nodes)),
-                        (_, 1) => ("Pulled", "Normal", format!("Container image \"registry.example.com/{ns}/{name}:1.{w}\" already present on machine")),
+                        (Breakage::CrashModule, 0) => (
+                            "BackOff",
+                            "Warning",
+                            format!("Back-off restarting failed container app in pod {pod}_{ns}({uid})"),
+                        ),
+                        (Breakage::Pull, 0) => (
+                            "Failed",
+                            "Warning",
+                            format!(
+                                "Failed to pull image \"registry.example.com/{ns}/{name}:1.{w}\": failed to pull and unpack image \"registry.example.com/{ns}/{name}:1.{w}\": failed to resolve reference \"registry.example.com/{ns}/{name}:1.{w}\": registry.example.com/{ns}/{name}:1.{w}: not found"
+                            ),
+                        ),
+                        (Breakage::SecretKey, 0) => (
+                            "Failed",
+                            "Warning",
+                            format!("Error: couldn't find key db-url in Secret {ns}/{name}-secrets"),
+                        ),
+                        (Breakage::Pending, _) => (
+                            "FailedScheduling",
+                            "Warning",
+                            format!(
+                                "0/{} nodes are available: {} Insufficient cpu. preemption: 0/{} nodes are available: {} No preemption victims found for incoming pod.",
+                                size.nodes, size.nodes, size.nodes, size.nodes
+                            ),
+                        ),
+                        (_, 1) => (
+                            "Pulled",
+                            "Normal",
+                            format!(
+                                "Container image \"registry.example.com/{ns}/{name}:1.{w}\" already present on machine"
+                            ),
+                        ),
                         (_, 2) => ("Created", "Normal", "Created container: app".to_string()),
                         (_, 3) => ("Started", "Normal", "Started container app".to_string()),
                         _ => ("Scheduled", "Normal", format!("Successfully assigned {ns}/{pod} to {node}")),
@@ -183,7 +223,9 @@ pub fn generate(dir: &Path, size: &Size) -> anyhow::Result<usize> {
                     std::fs::create_dir_all(&pod_dir)?;
                     std::fs::write(
                         pod_dir.join("logs.txt"),
-                        format!("==== START logs for container app of pod {ns}/{pod} ====\nTraceback (most recent call last):\n  File \"/app/main.py\", line 1, in <module>\n    import dapr\nModuleNotFoundError: No module named 'dapr'\n==== END logs for container app of pod {ns}/{pod} ====\n"),
+                        format!(
+                            "==== START logs for container app of pod {ns}/{pod} ====\nTraceback (most recent call last):\n  File \"/app/main.py\", line 1, in <module>\n    import dapr\nModuleNotFoundError: No module named 'dapr'\n==== END logs for container app of pod {ns}/{pod} ====\n"
+                        ),
                     )?;
                 }
                 written += 1;

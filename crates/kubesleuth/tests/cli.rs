@@ -20,19 +20,30 @@ fn fixture(rel: &str) -> PathBuf {
 #[test]
 fn findings_exit_1_and_clean_input_exits_0() {
     ks().args(["scan", "--snapshot"]).arg(fixture("fixtures/rules/KS0201/fire")).assert().code(1);
-    ks().args(["scan", "--snapshot"]).arg(fixture("fixtures/rules/KS0201/clean")).assert().code(0).stdout(predicates::str::contains("No problems found."));
+    ks().args(["scan", "--snapshot"])
+        .arg(fixture("fixtures/rules/KS0201/clean"))
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("No problems found."));
 }
 
 #[test]
 fn fail_on_raises_and_lowers_the_bar() {
     // The KS0201 fixture has an error: --fail-on warning still fails, and a clean snapshot passes.
-    ks().args(["scan", "--fail-on", "warning", "--snapshot"]).arg(fixture("fixtures/rules/KS0201/fire")).assert().code(1);
+    ks().args(["scan", "--fail-on", "warning", "--snapshot"])
+        .arg(fixture("fixtures/rules/KS0201/fire"))
+        .assert()
+        .code(1);
     ks().args(["scan", "--fail-on", "info", "--snapshot"]).arg(fixture("fixtures/rules/KS0201/clean")).assert().code(0);
 }
 
 #[test]
 fn json_follows_the_contract() {
-    let out = ks().args(["scan", "--format", "json", "--snapshot"]).arg(fixture("fixtures/rules/KS0201/fire")).output().expect("runs");
+    let out = ks()
+        .args(["scan", "--format", "json", "--snapshot"])
+        .arg(fixture("fixtures/rules/KS0201/fire"))
+        .output()
+        .expect("runs");
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["tool"]["name"], "kubesleuth");
@@ -95,7 +106,10 @@ fn nothing_readable_exits_2_with_one_line() {
 
 #[test]
 fn missing_path_and_bad_usage_exit_2() {
-    ks().args(["scan", "--snapshot", "/nonexistent/dump"]).assert().code(2).stderr(predicates::str::contains("/nonexistent/dump"));
+    ks().args(["scan", "--snapshot", "/nonexistent/dump"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("/nonexistent/dump"));
     ks().args(["scan", "--format", "yaml", "--snapshot", "x"]).assert().code(2);
     ks().args(["why", "backend", "--snapshot"]).arg(fixture("fixtures/rules/KS0201/fire")).assert().code(2);
 }
@@ -148,11 +162,15 @@ fn generated_rule_docs_are_up_to_date() {
             stale.push(e.file_name().to_string_lossy().into_owned());
         }
     }
-    let generated: std::collections::HashSet<_> = std::fs::read_dir(dir.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
+    let generated: std::collections::HashSet<_> =
+        std::fs::read_dir(dir.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
     for e in std::fs::read_dir(&committed).into_iter().flatten().flatten() {
         if !generated.contains(&e.file_name()) {
             stale.push(format!("{} (no such rule)", e.file_name().to_string_lossy()));
         }
     }
-    assert!(stale.is_empty(), "docs/rules is stale; run `cargo run -p kubesleuth -- rules --write-docs docs/rules`: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "docs/rules is stale; run `cargo run -p kubesleuth -- rules --write-docs docs/rules`: {stale:?}"
+    );
 }

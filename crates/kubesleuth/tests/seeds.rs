@@ -24,7 +24,12 @@ pub fn check_expectations(snapshot: &Path, expect_file: &Path) {
         .output()
         .expect("kubesleuth runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.code() == Some(1) || out.status.code() == Some(0), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.code() == Some(1) || out.status.code() == Some(0),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     for c in CANARIES {
         assert!(!stdout.contains(c), "a Secret value was printed");
     }
@@ -43,7 +48,12 @@ pub fn check_expectations(snapshot: &Path, expect_file: &Path) {
         let Some(hit) = hit else {
             let got: Vec<String> = findings
                 .iter()
-                .map(|f| format!("{} {} {}/{}", f["cause"], f["object"]["kind"], f["object"]["namespace"], f["object"]["name"]))
+                .map(|f| {
+                    format!(
+                        "{} {} {}/{}",
+                        f["cause"], f["object"]["kind"], f["object"]["namespace"], f["object"]["name"]
+                    )
+                })
                 .collect();
             failures.push(format!("missing {cause} on {obj}; got: {got:#?}"));
             continue;
@@ -52,7 +62,13 @@ pub fn check_expectations(snapshot: &Path, expect_file: &Path) {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|f| format!("{} {}", f["description"].as_str().unwrap_or_default(), f["command"].as_str().unwrap_or_default()))
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["description"].as_str().unwrap_or_default(),
+                    f["command"].as_str().unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         for m in want["fix_mentions"].as_array().into_iter().flatten() {
@@ -104,5 +120,5 @@ seeds! {
 #[test]
 fn bundled_example_shows_every_planted_problem() {
     let dir = repo().join("examples/broken-cluster");
-    check_expectations(&dir, &dir.join("expect.json"));
+    check_expectations(&dir, &repo().join("examples/broken-cluster.expect.json"));
 }

@@ -45,7 +45,7 @@ impl Rule for ContainerOomKilled {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        super::crash_findings(cx, &META, Cause::CrashOom, out, |p| {
+        super::crash_findings(cx, &META, Cause::CrashOom, out, |p, f| {
             let limit = util::container_spec(cx.ev, p.pod, &p.container)
                 .and_then(|c| c.resources.as_ref())
                 .and_then(|r| r.limits.as_ref())
@@ -66,19 +66,41 @@ impl Rule for ContainerOomKilled {
                 _ => format!("Container {} runs out of memory inside its runtime: {}", p.container, p.message.trim()),
             };
             let new_limit = limit.as_deref().and_then(double_quantity).unwrap_or_else(|| "512Mi".to_string());
-            let fixes = vec![Fix::cmd(
-                format!(
-                    "Raise the memory limit of {} (here to {new_limit}; size it from real peak usage)",
-                    p.container
-                ),
+            f.fix.push(Fix::cmd(
+                match &limit {
+                    Some(l) => format!(
+                        "Raise the memory limit of {} from {l} (here to {new_limit}; size it from real peak usage)",
+                        p.container
+                    ),
+                    None => format!(
+                        "Give {} a memory request and limit (here {new_limit}; size it from real peak usage)",
+                        p.container
+                    ),
+                },
                 format!(
                     "kubectl {}set resources {} -c {} --limits=memory={new_limit} --requests=memory={new_limit}",
                     w.ns_flag(),
                     w.kubectl_ref(),
                     p.container
                 ),
-            )];
-            (format!("Container {} is OOMKilled", p.container), root, fixes)
+            ));
+            if p.signature != Some("terminated-oomkilled") {
+                // The runtime's own heap cap is hit before the cgroup limit: raise that too.
+                f.fix.push(Fix::text(format!(
+                    "If the limit is already generous, raise the runtime's heap cap instead: JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75 for the JVM, NODE_OPTIONS=--max-old-space-size=<MiB> for Node (kubectl {}set env {} -c {} ...)",
+                    w.ns_flag(),
+                    w.kubectl_ref(),
+                    p.container
+                )));
+            }
+            f.title = match (&limit, p.signature) {
+                (Some(l), Some("terminated-oomkilled")) => {
+                    format!("Container {} is OOMKilled at its {l} memory limit", p.container)
+                }
+                (None, Some("terminated-oomkilled")) => format!("Container {} is OOMKilled", p.container),
+                _ => format!("Container {} runs out of memory", p.container),
+            };
+            f.root_cause = root;
         });
     }
 }

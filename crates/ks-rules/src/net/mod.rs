@@ -11,7 +11,10 @@ pub mod readiness;
 pub mod service_no_endpoints;
 pub mod signatures;
 
-use std::collections::{BTreeMap, HashMap};
+#[cfg(test)]
+mod corpus_tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ks_core::Evidence;
 use ks_core::k8s_openapi::api::core::v1::Pod;
@@ -162,14 +165,13 @@ pub fn controller_pods(ev: &Evidence, controller: &str) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, p)| {
-            let by_label = p
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("app.kubernetes.io/name"))
-                .is_some_and(|v| v == name);
-            let by_image =
-                p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| c.image.as_deref().is_some_and(|i| i.contains(image)));
+            let by_label =
+                p.metadata.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/name")).is_some_and(|v| v == name);
+            let by_image = p
+                .spec
+                .iter()
+                .flat_map(|s| s.containers.iter())
+                .any(|c| c.image.as_deref().is_some_and(|i| i.contains(image)));
             by_label || by_image
         })
         .map(|(i, _)| i)
@@ -184,6 +186,36 @@ pub fn any_controller_pods(ev: &Evidence) -> Vec<usize> {
     out
 }
 
+/// What is wrong with a pod, in a few words, from the facts other rules report on
+/// (`container api: CrashLoopBackOff (crash.oom)`), else its readiness events or phase.
+pub fn pod_trouble(cx: &crate::Context<'_>, pod: usize) -> String {
+    if let Some(p) = cx.facts.problems.iter().find(|p| p.pod == pod) {
+        let reason = if p.reason.is_empty() { "failing" } else { p.reason.as_str() };
+        return format!("container {}: {reason} ({})", p.container, p.cause);
+    }
+    if let Some(p) = cx.facts.pending.iter().find(|p| p.pod == pod) {
+        return format!("Pending, cannot be scheduled ({})", p.cause);
+    }
+    if let Some(m) = cx.facts.mounts.iter().find(|m| m.pod == pod) {
+        return format!("ContainerCreating, volume cannot be mounted ({})", m.cause);
+    }
+    let p = &cx.ev.pods[pod];
+    let name = p.metadata.name.as_deref().unwrap_or_default();
+    let events = cx.ev.events_for("Pod", p.metadata.namespace.as_deref(), name);
+    if let Some(e) = events.iter().rev().find(|e| e.reason == "Unhealthy" && e.message.starts_with("Readiness probe")) {
+        return format!("Running but not ready: {}{}", e.message, e.count_suffix());
+    }
+    let status = p.status.as_ref();
+    let waiting = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()));
+    match (waiting, status.and_then(|s| s.phase.as_deref())) {
+        (Some(w), _) => format!("waiting: {w}"),
+        (None, Some(phase)) => format!("{phase}, not ready"),
+        (None, None) => "not ready".to_string(),
+    }
+}
+
 /// The closest candidate to `wanted` by normalised Levenshtein similarity (at least `min`).
 pub fn closest<'a, S: AsRef<str>>(wanted: &str, candidates: &'a [S], min: f64) -> Option<&'a str> {
     candidates
@@ -192,6 +224,42 @@ pub fn closest<'a, S: AsRef<str>>(wanted: &str, candidates: &'a [S], min: f64) -
         .filter(|(s, c)| *s >= min && *c != wanted)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// Which namespaces' Services the snapshot lists, computed once per check.
+pub struct ServiceScope {
+    collected: bool,
+    with_services: HashSet<String>,
+    /// Services were listed across several namespaces (a `-A` listing).
+    several: bool,
+    single_namespace: bool,
+}
+
+impl ServiceScope {
+    pub fn new(ev: &Evidence) -> ServiceScope {
+        let with_services: HashSet<String> = ev.services.iter().filter_map(|s| s.metadata.namespace.clone()).collect();
+        ServiceScope {
+            collected: ev.has_collected("Service"),
+            several: with_services.len() > 1,
+            with_services,
+            single_namespace: ev.index.namespaces_seen.len() == 1,
+        }
+    }
+
+    /// Services were listed across several namespaces (`kubectl get svc -A`, a cluster dump).
+    pub fn listed_everywhere(&self) -> bool {
+        self.collected && self.several
+    }
+
+    /// Whether the snapshot can say that a Service is absent from namespace `ns`: Services
+    /// were collected, the namespace's objects are in the snapshot, and either the namespace
+    /// has Services of its own or Services were listed across several namespaces (not
+    /// `kubectl get svc -n other`).
+    pub fn known(&self, ev: &Evidence, ns: &str) -> bool {
+        self.collected
+            && ev.index.namespaces_seen.contains(ns)
+            && (self.with_services.contains(ns) || self.several || self.single_namespace)
+    }
 }
 
 /// The names of the Services of a namespace, sorted.

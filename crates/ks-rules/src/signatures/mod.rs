@@ -8,6 +8,7 @@ use ks_core::Cause;
 use regex::{Captures, Regex, RegexSet};
 
 pub mod admission;
+pub mod cert;
 pub mod config;
 pub mod logs;
 pub mod pull;
@@ -74,10 +75,10 @@ impl Matcher {
     pub fn first_in_lines<'t>(&self, lines: &'t [String]) -> Option<(Match<'t>, &'t str)> {
         let mut best: Option<(usize, usize)> = None; // (signature index, line index)
         for (li, line) in lines.iter().enumerate().rev() {
-            if let Some(si) = self.set.matches(line).into_iter().next() {
-                if best.is_none_or(|(b, _)| si < b) {
-                    best = Some((si, li));
-                }
+            if let Some(si) = self.set.matches(line).into_iter().next()
+                && best.is_none_or(|(b, _)| si < b)
+            {
+                best = Some((si, li));
             }
         }
         let (si, li) = best?;
@@ -108,6 +109,9 @@ pub fn all_tables() -> Vec<(&'static str, &'static [Signature])> {
         ("sched", sched::TABLE),
         ("admission", admission::TABLE),
         ("volume", volume::TABLE),
+        ("cert", cert::TABLE),
+        ("net-ingress-log", crate::net::signatures::INGRESS_LOG),
+        ("net-probe", crate::net::signatures::PROBE_OUTPUT),
     ]
 }
 

@@ -59,17 +59,32 @@ pub fn run(args: &WhyArgs) -> anyhow::Result<ExitCode> {
     let findings: Vec<_> = d
         .findings
         .iter()
-        .filter(|f| f.object == target || f.affected.contains(&target) || f.related.contains(&target))
+        .filter(|f| {
+            same_object(&f.object, &target)
+                || f.affected.iter().any(|a| same_object(a, &target))
+                || f.related.iter().any(|r| same_object(r, &target))
+        })
         .cloned()
         .collect();
     if args.output.format == FormatArg::Text && args.output.output.is_none() {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         write_chain(ev, &target, &mut out)?;
+        if findings.is_empty() {
+            writeln!(out, "=> no problem found for {target}")?;
+        }
+        for f in &findings {
+            writeln!(out, "=> cause: {} ({}[{}]) {}", f.cause, f.severity, f.rule, f.title)?;
+        }
         writeln!(out)?;
     }
     let summary = Summary::count(&findings, ev.object_count(), d.started.elapsed().as_millis() as u64);
     write_report(&args.output, &findings, &ev.gaps, summary)
+}
+
+/// Kind, namespace and name match (API versions are not always known on both sides).
+fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
+    a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
 }
 
 fn candidates(ev: &Evidence, kind: &str, name: &str) -> Vec<ObjectRef> {
@@ -125,7 +140,12 @@ fn write_chain(ev: &Evidence, target: &ObjectRef, out: &mut dyn Write) -> std::i
             .into_iter()
             .collect()
     } else {
-        ev.index.pods_by_workload.get(target).cloned().unwrap_or_default()
+        ev.index
+            .pods_by_workload
+            .iter()
+            .filter(|(w, _)| same_object(w, target))
+            .flat_map(|(_, pods)| pods.iter().copied())
+            .collect()
     };
     let ns = target.namespace.as_deref();
     for e in ev.events_for(&target.kind, ns, &target.name).iter().filter(|e| e.is_warning()).rev().take(3) {
