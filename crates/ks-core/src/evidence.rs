@@ -20,6 +20,10 @@ use serde::Deserialize;
 use crate::ObjectRef;
 use crate::index::Index;
 
+/// Annotation a source puts on a pod it had to invent (pasted text that names no pod), so
+/// rules do not read more into it than the text says.
+pub const SYNTHETIC_ANNOTATION: &str = "kubesleuth.io/synthetic";
+
 /// `(kind, namespace, name)` identity of an object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {

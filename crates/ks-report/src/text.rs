@@ -58,7 +58,8 @@ impl Text {
             writeln!(out, "   = evidence")?;
             for e in &f.evidence {
                 let obj = e.object.as_ref().map(short_ref).unwrap_or_default();
-                writeln!(out, "       {:<7} {obj}", e.source.as_str())?;
+                let head = format!("       {:<7} {obj}", e.source.as_str());
+                writeln!(out, "{}", head.trim_end())?;
                 for line in wrap(&e.text, self.width.saturating_sub(12)) {
                     writeln!(out, "           {line}")?;
                 }

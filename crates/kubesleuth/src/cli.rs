@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Diagnose every broken workload in a cluster snapshot.
     Scan(ScanArgs),
+    /// Explain pasted evidence: `kubectl describe`, `get events`, logs, YAML/JSON objects.
+    Explain(ExplainArgs),
     /// Follow one workload's chain: owner -> pods -> containers -> events/logs -> cause.
     Why(WhyArgs),
     /// List the rule catalogue, or show one rule's docs.
@@ -70,6 +72,15 @@ pub struct OutputArgs {
 pub struct ScanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Files holding what you would paste into a chat; `-` or nothing reads stdin. Several
+    /// pieces of one incident (describe, events, logs) are read together.
+    pub inputs: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -128,6 +139,7 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(a) => commands::scan::run(&a),
+        Command::Explain(a) => commands::explain::run(&a),
         Command::Why(a) => commands::why::run(&a),
         Command::Rules(a) => commands::rules::run(&a),
     };

@@ -76,7 +76,11 @@ fn explain(cx: &Context<'_>, p: &ContainerProblem, f: &mut Finding) {
     let has_command = c.is_some_and(|c| c.command.is_some());
     let head = format!("Container {} of {} {}{}", p.container, w.kind, w.qualified_name(), super::restarts_phrase(p));
     let what = cmd.clone().unwrap_or_else(|| "its command".to_string());
-    f.title = format!("Image {image} has no {what}");
+    f.title = if image.is_empty() {
+        format!("The container's image has no {what}")
+    } else {
+        format!("Image {image} has no {what}")
+    };
     let origin = if in_spec || has_command {
         "The container's command in the pod template runs it".to_string()
     } else {

@@ -61,6 +61,16 @@ pub fn crash_findings(
         if cause == Cause::CrashUnknown && crate::admission::injectors::injected(cx.ev, p.pod, &p.container).is_some() {
             continue;
         }
+        // A pod invented for a pasted log that names none: an unexplained log is no evidence
+        // that anything crashes, so say nothing rather than guess.
+        let synthetic = cx.ev.pods[p.pod]
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.get(ks_core::evidence::SYNTHETIC_ANNOTATION).is_some_and(|v| v == "true"));
+        if cause == Cause::CrashUnknown && synthetic && p.reason == "CrashLoopBackOff" && p.exit_code.is_none() {
+            continue;
+        }
         let mut f = util::problem_finding(meta, cx, p, String::new(), String::new());
         explain(p, &mut f);
         // Changing the pod template rolls the workload out by itself.

@@ -85,8 +85,8 @@ fn explain(cx: &Context<'_>, p: &ContainerProblem, f: &mut Finding) {
     let verb = if failed_pod && p.restarts == 0 { "failed" } else { "keeps exiting" };
     f.title = match code {
         Some(0) => format!("{kind} {} exits with code 0: its main process ends on its own", p.container),
-        Some(c) => format!("{kind} {} {verb} with exit code {c}; the cause is not in the snapshot", p.container),
-        None => format!("{kind} {} {verb}; the cause is not in the snapshot", p.container),
+        Some(c) => format!("{kind} {} {verb} with exit code {c}; the evidence does not say why", p.container),
+        None => format!("{kind} {} {verb}; the evidence does not say why", p.container),
     };
     let head = format!("{kind} {} of {} {}", p.container, w.kind, w.qualified_name());
     let mut root = match code {

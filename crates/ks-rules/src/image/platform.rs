@@ -85,6 +85,8 @@ fn explain(
 ) -> Explained {
     let ev = cx.ev;
     let spec = super::spec_image(cx, p);
+    // Pasted text may not name the image.
+    let spec = if spec.is_empty() { "its image".to_string() } else { spec };
     let r = ImageRef::parse(&spec);
     let pod = &ev.pods[p.pod];
     let node = super::node_of(pod).unwrap_or("<node>");

@@ -288,7 +288,8 @@ pub fn node_name(node: &Node) -> &str {
 }
 
 /// `kubectl patch` of a pod template field with one JSON-patch op (`value` is JSON), or None
-/// when the workload's template is not in the evidence (a bare pod).
+/// when the workload's template is not in the evidence (a bare pod) or cannot be patched (a
+/// Job's pod template is immutable: it must be re-created).
 pub fn template_patch(
     ev: &Evidence,
     w: &ks_core::ObjectRef,
@@ -296,6 +297,9 @@ pub fn template_patch(
     field: &str,
     value: Option<&str>,
 ) -> Option<String> {
+    if w.kind == "Job" {
+        return None;
+    }
     let (_, prefix) = util::pod_template(ev, w)?;
     let value = value.map(|v| format!(",\"value\":{v}")).unwrap_or_default();
     Some(format!(

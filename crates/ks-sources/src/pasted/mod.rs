@@ -24,7 +24,10 @@
 //!
 //! Pastes are cleaned first: CRLF, ANSI colours, tabs, markdown quotes (nested), code fences,
 //! shell prompts and the kubectl command line above a block (which gives the kind, name,
-//! namespace, container and `--previous` of what follows).
+//! namespace, container and `--previous` of what follows, until the next command or the end
+//! of its code block). In a markdown paste with code fences, text outside the fences is prose;
+//! after a kubectl command other than `logs`, text no parser understood is kubectl output
+//! (skipped); anywhere else it is a log.
 //!
 //! # Reference time
 //!
@@ -52,7 +55,10 @@
 //! what the kubelet shows once it restarts it.
 //!
 //! Pods from a `get pods` row carry [`TABLE_ANNOTATION`] until a richer description of the
-//! same pod replaces them. kubectl's refusal of a create (`Error from server (Forbidden): error
+//! same pod replaces them. Describe-only facts with no field of their own travel as
+//! annotations: a Node's `Allocated resources` (`kubesleuth.io/allocated-requests.<res>`,
+//! `kubesleuth.io/allocated-limits.<res>`) and an Ingress backend's endpoints as describe
+//! printed them (`kubesleuth.io/endpoints.<service>`, e.g. `<error: endpoints "web" not found>`). kubectl's refusal of a create (`Error from server (Forbidden): error
 //! when creating …`) and bare `Error creating: …` messages become `FailedCreate` events on a
 //! synthetic ReplicaSet `pasted`, as a controller would record them.
 //!
@@ -81,7 +87,7 @@ use text::{Command, Line};
 /// The synthetic pod's name.
 pub const SYNTHETIC_POD: &str = "pasted";
 /// Annotation on pods built from hints rather than a description.
-pub const SYNTHETIC_ANNOTATION: &str = "kubesleuth.io/synthetic";
+pub const SYNTHETIC_ANNOTATION: &str = ks_core::evidence::SYNTHETIC_ANNOTATION;
 /// Annotation on pods known only from a `kubectl get pods` row.
 pub const TABLE_ANNOTATION: &str = "kubesleuth.io/from-table";
 /// "Now" for pastes with no absolute time at all: 2000-01-01T00:00:00Z, obviously not real.
@@ -120,7 +126,7 @@ pub fn load_pasted(name: &str, bytes: &[u8], opts: &PasteOptions, ev: &mut Evide
     let mut b = Builder::new(name, opts);
     // In markdown with code fences, text outside the fences is prose, not a log.
     let fenced = lines.iter().any(|l| text::is_fence(l.as_str()));
-    Parser { lines: &lines, b: &mut b, cmd: None, structured: false, fenced, in_fence: false }.run();
+    Parser { lines: &lines, b: &mut b, cmd: None, fenced, in_fence: false }.run();
     if b.is_empty() && b.gaps.is_empty() && !text.trim().is_empty() {
         b.gap(Some(1), "no kubectl output, object or log recognised; skipped");
     }
@@ -221,8 +227,6 @@ struct Parser<'a, 'b, 'o> {
     lines: &'a [Line<'a>],
     b: &'b mut Builder<'o>,
     cmd: Option<Command>,
-    /// A structured block was read since the last command line.
-    structured: bool,
     /// The paste has code fences, and whether the current line is inside one.
     fenced: bool,
     in_fence: bool,
@@ -235,6 +239,10 @@ impl Parser<'_, '_, '_> {
         while i < n {
             let s = self.lines[i].as_str();
             if text::is_fence(s) {
+                // A closing fence ends the command's output: the next block stands alone.
+                if self.in_fence {
+                    self.cmd = None;
+                }
                 self.in_fence = !self.in_fence;
                 i += 1;
                 continue;
@@ -245,13 +253,11 @@ impl Parser<'_, '_, '_> {
             }
             if let Some(c) = command_at(s) {
                 self.cmd = Some(c);
-                self.structured = false;
                 i += 1;
                 continue;
             }
             let ctx = Ctx { cmd: self.cmd.as_ref() };
             if let Some(end) = structure_at(self.lines, i, ctx, self.b) {
-                self.structured = true;
                 i = end.max(i + 1);
                 continue;
             }
@@ -260,15 +266,16 @@ impl Parser<'_, '_, '_> {
         }
     }
 
-    /// A line that is no structure: a log line, unless it is kubectl's own output that was
-    /// not understood (then it is skipped).
+    /// A line that is no structure: a log line, unless it follows a kubectl command other
+    /// than `logs` (kubectl output this source does not model, e.g. a Secret's description)
+    /// or is prose outside the code fences of a markdown paste.
     fn loose_line(&mut self, i: usize) {
         let s = self.lines[i].as_str();
         if text::is_noise(s) || text::is_heading(s) || (self.fenced && !self.in_fence) {
             return;
         }
         let cmd = self.cmd.as_ref();
-        let kubectl_output = cmd.is_some_and(|c| c.kubectl && !c.is_logs()) && !self.structured;
+        let kubectl_output = cmd.is_some_and(|c| c.kubectl && !c.is_logs());
         if kubectl_output {
             return;
         }
@@ -305,10 +312,7 @@ fn structure_at(lines: &[Line<'_>], i: usize, ctx: Ctx<'_>, b: &mut Builder<'_>)
     let s = lines[i].as_str();
     let mut in_logs = ctx.cmd.is_some_and(|c| c.is_logs());
     // A describe pasted after logs without its own command line: `Name:` then `Namespace:`.
-    if in_logs
-        && s.starts_with("Name:")
-        && lines.get(i + 1).is_some_and(|n| n.as_str().starts_with("Namespace:"))
-    {
+    if in_logs && s.starts_with("Name:") && lines.get(i + 1).is_some_and(|n| n.as_str().starts_with("Namespace:")) {
         in_logs = false;
     }
     if let Some(end) = events::harness_line(lines, i, b) {

@@ -374,16 +374,28 @@ impl Builder<'_> {
             if let Some((ns, name, _)) = named {
                 default_pod = Some((name, Some(ns)));
             } else {
-                let mut real: Vec<(String, Option<String>)> =
-                    self.pods.iter().filter(|p| !p.synthetic).map(|p| (p.name.clone(), p.namespace.clone())).collect();
-                for p in ev.pods.iter().filter(|p| !is_synthetic_pod(p)) {
-                    let name = p.metadata.name.clone().unwrap_or_default();
-                    if !real.iter().any(|(n, _)| *n == name) {
-                        real.push((name, p.metadata.namespace.clone()));
+                // The only pod: stop looking at the second distinct name.
+                let drafts =
+                    self.pods.iter().filter(|p| !p.synthetic).map(|p| (p.name.as_str(), p.namespace.as_deref()));
+                let earlier = ev
+                    .pods
+                    .iter()
+                    .filter(|p| !is_synthetic_pod(p))
+                    .map(|p| (p.metadata.name.as_deref().unwrap_or_default(), p.metadata.namespace.as_deref()));
+                let mut only: Option<(&str, Option<&str>)> = None;
+                let mut several = false;
+                for (n, ns) in drafts.chain(earlier) {
+                    match only {
+                        None => only = Some((n, ns)),
+                        Some((o, _)) if o == n => {}
+                        Some(_) => {
+                            several = true;
+                            break;
+                        }
                     }
                 }
-                if real.len() == 1 {
-                    default_pod = real.pop();
+                if !several {
+                    default_pod = only.map(|(n, ns)| (n.to_string(), ns.map(str::to_string)));
                 }
             }
         }
@@ -446,12 +458,24 @@ impl Builder<'_> {
             }
         }
 
-        // 2. Namespaces: a pod's namespace is what any source said, else `default`; events
-        //    and logs take the namespace of the pod they name.
+        // 2. Namespaces: a pod's namespace is what any source said (its events and logs
+        //    included), else `default`; events and logs take the namespace of the pod they name.
         let mut ns_of: HashMap<String, String> = HashMap::new();
         for p in &ev.pods {
             if let (Some(n), Some(ns)) = (&p.metadata.name, &p.metadata.namespace) {
                 ns_of.entry(n.clone()).or_insert_with(|| ns.clone());
+            }
+        }
+        for e in &self.events {
+            if let Some(Involved { kind, name, namespace: Some(ns) }) = &e.involved
+                && kind == "Pod"
+            {
+                ns_of.entry(name.clone()).or_insert_with(|| ns.clone());
+            }
+        }
+        for l in &self.logs {
+            if let (Some(p), Some(ns)) = (&l.target.pod, &l.target.namespace) {
+                ns_of.entry(p.clone()).or_insert_with(|| ns.clone());
             }
         }
         for p in &mut self.pods {
@@ -477,11 +501,14 @@ impl Builder<'_> {
                 events_of.entry(inv.name.clone()).or_default().push(i);
             }
         }
-        let logged: Vec<(String, Option<String>)> = self
-            .logs
-            .iter()
-            .map(|l| (l.target.pod.clone().unwrap_or_else(|| target_name.clone()), l.target.container.clone()))
-            .collect();
+        let mut logged: HashMap<String, Option<String>> = HashMap::new();
+        for l in &self.logs {
+            let pod = l.target.pod.clone().unwrap_or_else(|| target_name.clone());
+            let c = logged.entry(pod).or_insert(None);
+            if c.is_none() {
+                *c = l.target.container.clone();
+            }
+        }
         for p in &mut self.pods {
             if p.rank != Rank::Hint
                 || p.value.pointer("/status/containerStatuses").is_some()
@@ -491,8 +518,8 @@ impl Builder<'_> {
             }
             let evs: Vec<&EventDraft> =
                 events_of.get(&p.name).into_iter().flatten().map(|&i| &self.events[i]).collect();
-            let logs_of = logged.iter().find(|(n, _)| *n == p.name);
-            infer_state(&mut p.value, &evs, logs_of.is_some(), logs_of.and_then(|(_, c)| c.clone()), now);
+            let logs_of = logged.get(&p.name);
+            infer_state(&mut p.value, &evs, logs_of.is_some(), logs_of.cloned().flatten(), now);
         }
 
         // 4. Logs: the named container, else the pod's first failing one.
@@ -673,6 +700,7 @@ fn finish_pod(d: &mut PodDraft, ns: &str) {
         ),
         Rank::Rich => {}
     }
+    infer_replicaset_owner(&mut d.value, &d.name);
     if d.value.pointer("/spec").is_some() && d.value.pointer("/spec/containers").is_none() {
         set_pointer(&mut d.value, "/spec/containers", json!([]));
     }
@@ -691,6 +719,27 @@ fn finish_pod(d: &mut PodDraft, ns: &str) {
             }
         }
     }
+}
+
+/// A pod pasted without its owner (a `kubectl get pods` row, a `--prefix` log line) whose name
+/// has the shape `<deployment>-<pod-template-hash>-<suffix>`, both random parts in the
+/// alphabet Kubernetes uses for them, belongs to a ReplicaSet of Deployment `<deployment>`:
+/// recording that lets findings name the Deployment, as they do for a snapshot.
+fn infer_replicaset_owner(pod: &mut Value, name: &str) {
+    static SHAPE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-([bcdfghjklmnpqrstvwxz2456789]{6,10})-[bcdfghjklmnpqrstvwxz2456789]{5}$").ok()
+    });
+    if pod.pointer("/metadata/ownerReferences").is_some() {
+        return;
+    }
+    let Some(caps) = SHAPE.as_ref().and_then(|re| re.captures(name)) else { return };
+    let (deploy, hash) = (&caps[1], &caps[2]);
+    set_pointer(pod, "/metadata/labels/pod-template-hash", json!(hash));
+    set_pointer(
+        pod,
+        "/metadata/ownerReferences",
+        json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{deploy}-{hash}"), "uid": "", "controller": true}]),
+    );
 }
 
 /// An earlier input's synthetic pod, once a later one named the only real pod, hands its

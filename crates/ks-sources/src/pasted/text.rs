@@ -173,7 +173,8 @@ pub fn key_value(line: &str) -> Option<KeyValue<'_>> {
     if matches!(first, b'-' | b'(' | b'/' | b'[' | b'{' | b'<' | b'"' | b'\'' | b'*' | b'#' | b'|' | b'>' | b':') {
         return None;
     }
-    // One pass over the key: allowed characters, no double space, at most six words.
+    // One pass over the key: allowed characters, no double space, at most eight words
+    // (`Number of Nodes Scheduled with Up-to-date Pods`).
     let mut i = 0;
     let mut words = 1;
     let limit = bytes.len().min(80);
@@ -187,16 +188,21 @@ pub fn key_value(line: &str) -> Option<KeyValue<'_>> {
                 return None;
             }
             words += 1;
-        } else if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'(' | b')' | b'%') || b >= 0x80) {
+        } else if !(b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'/' | b'(' | b')' | b'%')
+            || b >= 0x80)
+        {
             return None;
         }
         i += 1;
     }
-    if i == 0 || i >= limit || words > 6 || bytes.get(i + 1).is_some_and(|n| *n != b' ') {
+    if i == 0 || i >= limit || words > 8 || bytes.get(i + 1).is_some_and(|n| *n != b' ') {
         return None;
     }
     let key = &t[..i];
-    if key.as_bytes().iter().any(|&b| b >= 0x80) && !key.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '/' | '(' | ')' | '%')) {
+    if key.as_bytes().iter().any(|&b| b >= 0x80)
+        && !key.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '/' | '(' | ')' | '%'))
+    {
         return None;
     }
     let mut v = &t[i + 1..];
@@ -373,6 +379,9 @@ fn parse_args(args: &[&str]) -> Option<Command> {
     // The verb decides what some flags mean (`-f` is `--follow` for logs).
     let is_logs = args.iter().find(|a| VERBS.contains(a)).is_some_and(|v| *v == "logs" || *v == "log");
     let mut positional: Vec<&str> = Vec::new();
+    // Commands quoted in prose end in a colon: `kubectl logs web-1:`.
+    let args: Vec<&str> = args.iter().map(|a| a.trim_end_matches(':')).collect();
+    let args = args.as_slice();
     let mut i = 0;
     while i < args.len() {
         let a = args[i];

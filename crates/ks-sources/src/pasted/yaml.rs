@@ -280,7 +280,7 @@ fn object(mut v: Value, ctx: Ctx<'_>, b: &mut Builder<'_>, line: u32) {
         }
     }
     if kind == "Pod" {
-        pod(v, ctx, b, false);
+        pod(v, ctx, b);
         return;
     }
     if v.get("apiVersion").is_none() {
@@ -296,7 +296,7 @@ fn object(mut v: Value, ctx: Ctx<'_>, b: &mut Builder<'_>, line: u32) {
 
 /// A pod (whole or partial) as a draft; containers that lost their names get them back from
 /// their statuses.
-fn pod(mut v: Value, ctx: Ctx<'_>, b: &mut Builder<'_>, fragment: bool) {
+fn pod(mut v: Value, ctx: Ctx<'_>, b: &mut Builder<'_>) {
     let named = v.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string);
     let ctx_pod = ctx.object().filter(|o| o.kind == "Pod");
     let (name, synthetic) = match (named, &ctx_pod) {
@@ -339,9 +339,7 @@ fn pod(mut v: Value, ctx: Ctx<'_>, b: &mut Builder<'_>, fragment: bool) {
             }
         }
     }
-    let rank = Rank::Rich;
-    let _ = fragment;
-    b.add_pod(PodDraft { name, namespace: ns, value: v, rank, rel: Vec::new(), synthetic });
+    b.add_pod(PodDraft { name, namespace: ns, value: v, rank: Rank::Rich, rel: Vec::new(), synthetic });
 }
 
 /// Whether a fragment's fields have the types a pod gives them (a log line `status: 500`
@@ -350,7 +348,8 @@ fn typed_like_pod(m: &serde_json::Map<String, Value>) -> bool {
     m.iter().all(|(k, v)| match k.as_str() {
         "status" | "spec" | "metadata" | "state" | "lastState" => v.is_object(),
         "containerStatuses" | "initContainerStatuses" | "conditions" | "containers" | "podIPs" => v.is_array(),
-        "phase" | "reason" | "message" | "podIP" | "hostIP" | "startTime" | "qosClass" | "nominatedNodeName" | "apiVersion" | "kind" => v.is_string(),
+        "phase" | "reason" | "message" | "podIP" | "hostIP" | "startTime" | "qosClass" | "nominatedNodeName"
+        | "apiVersion" | "kind" => v.is_string(),
         "restartCount" => v.is_number(),
         _ => true,
     })
@@ -381,7 +380,7 @@ fn fragment(v: Value, ctx: Ctx<'_>, b: &mut Builder<'_>) -> bool {
     } else {
         return false;
     };
-    pod(wrapped, ctx, b, true);
+    pod(wrapped, ctx, b);
     true
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand; the pipeline they share is [`diagnose`].
 
+pub mod explain;
 pub mod rules;
 pub mod scan;
 pub mod why;
