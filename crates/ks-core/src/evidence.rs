@@ -372,7 +372,7 @@ impl std::fmt::Display for Gap {
 /// Everything known about the cluster.
 #[derive(Debug, Default)]
 pub struct Evidence {
-    pub pods: Vec<Pod>,
+    pub pods: Vec<Box<Pod>>,
     pub nodes: Vec<Node>,
     pub deployments: Vec<Deployment>,
     pub replica_sets: Vec<ReplicaSet>,
@@ -440,6 +440,46 @@ impl Evidence {
         }
         self.gaps.extend(other.gaps);
         self.collected.extend(other.collected);
+    }
+
+    /// Fold many partial evidence sets at once, reserving every list's final size first so
+    /// that a large snapshot is moved once instead of copied on each doubling.
+    pub fn merge_all(parts: Vec<Evidence>) -> Evidence {
+        let mut out = Evidence::default();
+        macro_rules! reserve {
+            ($($field:ident),*) => {
+                $(out.$field.reserve_exact(parts.iter().map(|p| p.$field.len()).sum());)*
+            };
+        }
+        reserve!(
+            pods,
+            nodes,
+            deployments,
+            replica_sets,
+            stateful_sets,
+            daemon_sets,
+            jobs,
+            cron_jobs,
+            services,
+            endpoints,
+            endpoint_slices,
+            ingresses,
+            ingress_classes,
+            pvcs,
+            pvs,
+            storage_classes,
+            namespaces,
+            service_accounts,
+            secrets,
+            config_maps,
+            other,
+            events,
+            gaps
+        );
+        for p in parts {
+            out.merge(p);
+        }
+        out
     }
 
     /// Drop duplicates (one object read from two files) and build the indexes.

@@ -50,7 +50,7 @@ pub fn add_object(ev: &mut Evidence, kind: &str, api_version: &str, raw: &str) -
         return Ok(());
     }
     let known = kinds! { ev, kind, api_version, raw;
-        "Pod", "v1" => pods: core::Pod;
+        "Pod", "v1" => pods: Box<core::Pod>;
         "Node", "v1" => nodes: core::Node;
         "Service", "v1" => services: core::Service;
         "Endpoints", "v1" => endpoints: core::Endpoints;

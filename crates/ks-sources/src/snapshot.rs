@@ -34,17 +34,15 @@ pub fn load_paths(paths: &[PathBuf], opts: &SnapshotOptions) -> Result<Evidence,
         collect_files(p, &mut files).map_err(|source| SourceError::Io { path: p.clone(), source })?;
     }
     files.sort();
-    let mut ev = files
+    let parts: Vec<Evidence> = files
         .par_iter()
         .map(|f| {
             let mut ev = Evidence::default();
             load_file(f, opts, &mut ev);
             ev
         })
-        .reduce(Evidence::default, |mut a, b| {
-            a.merge(b);
-            a
-        });
+        .collect();
+    let mut ev = Evidence::merge_all(parts);
     ev.finish();
     Ok(ev)
 }

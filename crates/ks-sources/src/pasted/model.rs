@@ -585,7 +585,7 @@ impl Builder<'_> {
                         strip_rank_annotations(&mut od.value);
                     }
                     match serde_json::from_value::<Pod>(od.value) {
-                        Ok(p) => ev.pods[i] = p,
+                        Ok(p) => ev.pods[i] = Box::new(p),
                         Err(e) => self.gaps.push(Gap {
                             file: Some(name.clone()),
                             line: None,
@@ -596,7 +596,7 @@ impl Builder<'_> {
                 None => match serde_json::from_value::<Pod>(d.value) {
                     Ok(p) => {
                         index.insert(key, ev.pods.len());
-                        ev.pods.push(p);
+                        ev.pods.push(Box::new(p));
                     }
                     Err(e) => self.gaps.push(Gap {
                         file: Some(name.clone()),
@@ -745,7 +745,7 @@ fn infer_replicaset_owner(pod: &mut Value, name: &str) {
 /// An earlier input's synthetic pod, once a later one named the only real pod, hands its
 /// events and logs over and disappears.
 fn fold_synthetic(ev: &mut Evidence) {
-    let Some(si) = ev.pods.iter().position(is_synthetic_pod) else { return };
+    let Some(si) = ev.pods.iter().position(|p| is_synthetic_pod(p)) else { return };
     let real: Vec<usize> = (0..ev.pods.len()).filter(|&i| i != si && !is_synthetic_pod(&ev.pods[i])).collect();
     if real.len() != 1 {
         return;
