@@ -585,7 +585,7 @@ impl Builder<'_> {
                         strip_rank_annotations(&mut od.value);
                     }
                     match serde_json::from_value::<Pod>(od.value) {
-                        Ok(p) => ev.pods[i] = Box::new(p),
+                        Ok(p) => *ev.pods[i] = p,
                         Err(e) => self.gaps.push(Gap {
                             file: Some(name.clone()),
                             line: None,
