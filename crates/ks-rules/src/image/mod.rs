@@ -468,7 +468,7 @@ mod tests {
         for item in list["items"].as_array().unwrap() {
             let v = item.clone();
             match item["kind"].as_str().unwrap() {
-                "Pod" => ev.pods.push(serde_json::from_value::<Pod>(v).unwrap()),
+                "Pod" => ev.pods.push(Box::new(serde_json::from_value::<Pod>(v).unwrap())),
                 "Node" => ev.nodes.push(serde_json::from_value::<Node>(v).unwrap()),
                 "Deployment" => ev.deployments.push(serde_json::from_value::<Deployment>(v).unwrap()),
                 "ReplicaSet" => ev.replica_sets.push(serde_json::from_value::<ReplicaSet>(v).unwrap()),
