@@ -28,7 +28,10 @@ pub struct Signature {
 /// A compiled table.
 pub struct Matcher {
     set: RegexSet,
-    regexes: Vec<Regex>,
+    /// Each signature's own regex, for its captures: compiled on first match only, since a
+    /// scan matches a handful of the hundreds of signatures and compiling costs time.
+    regexes: Vec<std::sync::OnceLock<Regex>>,
+    patterns: Vec<String>,
     table: &'static [Signature],
 }
 
@@ -52,15 +55,23 @@ impl Matcher {
         let pats: Vec<String> = table.iter().map(|s| format!("(?i){}", s.pattern)).collect();
         #[allow(clippy::expect_used)]
         let set = RegexSet::new(&pats).expect("signature table compiles (tested)");
-        #[allow(clippy::expect_used)]
-        let regexes = pats.iter().map(|p| Regex::new(p).expect("signature compiles (tested)")).collect();
-        Matcher { set, regexes, table }
+        let regexes = pats.iter().map(|_| std::sync::OnceLock::new()).collect();
+        Matcher { set, regexes, patterns: pats, table }
+    }
+
+    /// Signature `i`'s regex, compiled on first use.
+    fn regex(&self, i: usize) -> &Regex {
+        self.regexes[i].get_or_init(|| {
+            // The RegexSet above compiled the same pattern, so this cannot fail.
+            #[allow(clippy::expect_used)]
+            Regex::new(&self.patterns[i]).expect("signature compiles (tested)")
+        })
     }
 
     /// The highest-priority signature matching `text`.
     pub fn first<'t>(&self, text: &'t str) -> Option<Match<'t>> {
         let i = self.set.matches(text).into_iter().next()?;
-        let caps = self.regexes[i].captures(text)?;
+        let caps = self.regex(i).captures(text)?;
         Some(Match { sig: &self.table[i], caps })
     }
 
@@ -83,7 +94,7 @@ impl Matcher {
         }
         let (si, li) = best?;
         let line = lines[li].as_str();
-        let caps = self.regexes[si].captures(line)?;
+        let caps = self.regex(si).captures(line)?;
         Some((Match { sig: &self.table[si], caps }, line))
     }
 
