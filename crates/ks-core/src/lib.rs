@@ -8,6 +8,7 @@ pub mod cause;
 pub mod evidence;
 pub mod finding;
 pub mod index;
+pub mod kinds;
 pub mod rule;
 
 pub use cause::Cause;

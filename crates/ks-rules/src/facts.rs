@@ -277,7 +277,7 @@ fn latest_event<'a>(
 
 /// The log lines of a container, previous instance first, and whether any log was in the
 /// snapshot at all.
-fn log_lines(ev: &Evidence, pod: &Pod, container: &str) -> (Vec<String>, Vec<EvidenceItem>, bool) {
+fn log_lines(ev: &Evidence, pod: &Pod, container: &str) -> (Vec<String>, bool) {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let mut lines = Vec::new();
@@ -289,7 +289,7 @@ fn log_lines(ev: &Evidence, pod: &Pod, container: &str) -> (Vec<String>, Vec<Evi
             lines.extend(l.lines.iter().cloned());
         }
     }
-    (lines, Vec::new(), had)
+    (lines, had)
 }
 
 /// The container's termination: the current state when it is terminated, else the last one.
@@ -467,7 +467,7 @@ fn classify(
         p.evidence.push(EvidenceItem::new(EvidenceSource::Status, format!("waiting: {reason}"), Some(pref.clone())));
     }
     // The log is read once: rules quote its tail whatever the cause.
-    let (lines, _, had) = log_lines(ev, pod, &cs.name);
+    let (lines, had) = log_lines(ev, pod, &cs.name);
     p.had_logs = had;
     p.log_tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].to_vec();
     if let Some(t) = term {

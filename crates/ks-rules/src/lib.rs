@@ -30,11 +30,14 @@ pub use registry::{RULES, find_rule};
 pub struct Context<'a> {
     pub ev: &'a Evidence,
     pub facts: Facts,
+    /// Pod-creation refusals, collected once for the six rules that read them
+    /// (see [`admission::create_failures`]).
+    create_failures: std::sync::OnceLock<Vec<admission::CreateFailure>>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(ev: &'a Evidence) -> Context<'a> {
-        Context { ev, facts: Facts::derive(ev) }
+        Context { ev, facts: Facts::derive(ev), create_failures: std::sync::OnceLock::new() }
     }
 }
 

@@ -120,7 +120,7 @@ impl Rule for LimitRangeRejected {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let ev = cx.ev;
-        for fl in super::create_failures(cx).into_iter().filter(|f| f.sig.cause == Cause::AdmissionLimitRange) {
+        for fl in super::create_failures(cx).iter().filter(|f| f.sig.cause == Cause::AdmissionLimitRange) {
             let ns = fl.ns().to_string();
             let w = fl.workload.clone();
             let bs = bounds(&fl.reason);
@@ -136,7 +136,7 @@ impl Rule for LimitRangeRejected {
                 w.kind,
                 w.name,
                 what.join("; "),
-                super::replicas_phrase(&fl)
+                super::replicas_phrase(fl)
             );
             let mut f = util::finding(&META, w.clone(), title, root);
             f.evidence = fl.evidence.clone();

@@ -110,9 +110,39 @@ pub fn api_error(message: &str) -> &str {
 }
 
 /// Every current pod-creation refusal the admission table recognises, one per workload,
-/// signature and API error.
-pub fn create_failures(cx: &Context<'_>) -> Vec<CreateFailure> {
-    let ev = cx.ev;
+/// signature and API error. Collected on first use and shared by every rule of the scan.
+pub fn create_failures<'c>(cx: &'c Context<'_>) -> &'c [CreateFailure] {
+    cx.create_failures.get_or_init(|| collect_create_failures(cx.ev))
+}
+
+/// Record one refusal with its first piece of evidence and the workload's replica state.
+fn record(
+    out: &mut Vec<CreateFailure>,
+    (workload, state): (ObjectRef, Replicas),
+    source: ObjectRef,
+    m: &signatures::Match<'_>,
+    reason: &str,
+    first: EvidenceItem,
+) {
+    let mut evidence = vec![first];
+    if let Replicas::Known { text, obj, .. } = &state {
+        evidence.push(EvidenceItem::new(EvidenceSource::Status, text.clone(), Some(obj.clone())));
+    }
+    push(
+        out,
+        CreateFailure {
+            workload,
+            source,
+            sig: m.sig,
+            details: captures(m.sig, &m.caps),
+            reason: reason.to_string(),
+            evidence,
+            replicas: state.counts(),
+        },
+    );
+}
+
+fn collect_create_failures(ev: &Evidence) -> Vec<CreateFailure> {
     let mut out: Vec<CreateFailure> = Vec::new();
     // 1. FailedCreate events on controllers, newest per object and message.
     let mut newest: BTreeMap<(ObjectRef, String), &EventRecord> = BTreeMap::new();
@@ -144,26 +174,12 @@ pub fn create_failures(cx: &Context<'_>) -> Vec<CreateFailure> {
         if matches!(state, Replicas::Known { lacking: false, .. }) {
             continue;
         }
-        let mut evidence = vec![EvidenceItem::new(
+        let first = EvidenceItem::new(
             EvidenceSource::Event,
             format!("{}{}", e.message.trim(), e.count_suffix()),
             Some(source.clone()),
-        )];
-        if let Replicas::Known { text, obj, .. } = &state {
-            evidence.push(EvidenceItem::new(EvidenceSource::Status, text.clone(), Some(obj.clone())));
-        }
-        push(
-            &mut out,
-            CreateFailure {
-                workload,
-                source,
-                sig: m.sig,
-                details: captures(m.sig, &m.caps),
-                reason: reason.clone(),
-                evidence,
-                replicas: state.counts(),
-            },
         );
+        record(&mut out, (workload, state), source, &m, &reason, first);
     }
     // 2. ReplicaFailure conditions: set while creation fails, removed once it succeeds.
     let mut conds: Vec<Cond<'_>> = Vec::new();
@@ -190,26 +206,12 @@ pub fn create_failures(cx: &Context<'_>) -> Vec<CreateFailure> {
             if matches!(state, Replicas::Known { lacking: false, .. }) {
                 continue;
             }
-            let mut evidence = vec![EvidenceItem::new(
+            let first = EvidenceItem::new(
                 EvidenceSource::Status,
                 format!("condition ReplicaFailure: {}", message.trim()),
                 Some(source.clone()),
-            )];
-            if let Replicas::Known { text, obj, .. } = &state {
-                evidence.push(EvidenceItem::new(EvidenceSource::Status, text.clone(), Some(obj.clone())));
-            }
-            push(
-                &mut out,
-                CreateFailure {
-                    workload,
-                    source,
-                    sig: m.sig,
-                    details: captures(m.sig, &m.caps),
-                    reason: reason.clone(),
-                    evidence,
-                    replicas: state.counts(),
-                },
             );
+            record(&mut out, (workload, state), source, &m, &reason, first);
         }
     }
     out

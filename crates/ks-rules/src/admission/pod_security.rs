@@ -216,7 +216,7 @@ impl Rule for PodSecurityRejected {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let ev = cx.ev;
-        for fl in super::create_failures(cx).into_iter().filter(|f| f.sig.cause == Cause::AdmissionPodSecurity) {
+        for fl in super::create_failures(cx).iter().filter(|f| f.sig.cause == Cause::AdmissionPodSecurity) {
             let ns = fl.ns().to_string();
             let w = fl.workload.clone();
             let level_full = fl.get("level").to_string();
@@ -229,7 +229,7 @@ impl Rule for PodSecurityRejected {
                 "Namespace {ns} enforces the {level} Pod Security level (version {version}); the API server refuses every pod {} {} tries to create{} because it violates: {}.",
                 w.kind,
                 w.name,
-                super::replicas_phrase(&fl),
+                super::replicas_phrase(fl),
                 if checks.is_empty() { fl.get("detail").to_string() } else { checks.join(", ") }
             );
             let mut f = util::finding(&META, w.clone(), title, root);

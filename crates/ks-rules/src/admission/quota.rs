@@ -89,7 +89,7 @@ impl Rule for QuotaExceeded {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let ev = cx.ev;
-        for fl in super::create_failures(cx).into_iter().filter(|f| f.sig.cause == Cause::AdmissionQuota) {
+        for fl in super::create_failures(cx).iter().filter(|f| f.sig.cause == Cause::AdmissionQuota) {
             let ns = fl.ns().to_string();
             let w = fl.workload.clone();
             let quota = fl.get("quota").to_string();
@@ -153,7 +153,7 @@ impl Rule for QuotaExceeded {
                             "ResourceQuota {quota} in namespace {ns} refuses every new pod of {} {}{}: {}.{surge}",
                             w.kind,
                             w.name,
-                            super::replicas_phrase(&fl),
+                            super::replicas_phrase(fl),
                             lines.join("; ")
                         ),
                     )
@@ -178,7 +178,7 @@ impl Rule for QuotaExceeded {
                             "ResourceQuota {quota} in namespace {ns} tracks {resources}, so the API server refuses pods whose containers do not set them; {} {} sets none{}.",
                             w.kind,
                             w.name,
-                            super::replicas_phrase(&fl)
+                            super::replicas_phrase(fl)
                         ),
                     )
                 }
@@ -197,7 +197,7 @@ impl Rule for QuotaExceeded {
                             fl.get("scopes"),
                             w.kind,
                             w.name,
-                            super::replicas_phrase(&fl)
+                            super::replicas_phrase(fl)
                         ),
                     )
                 }

@@ -89,7 +89,7 @@ fn disable_injection(inj: &Injector, ns: &str, w: &ObjectRef) -> Fix {
 
 fn webhook_failures(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let ev = cx.ev;
-    for fl in super::create_failures(cx).into_iter().filter(|f| f.sig.cause == Cause::AdmissionWebhook) {
+    for fl in super::create_failures(cx).iter().filter(|f| f.sig.cause == Cause::AdmissionWebhook) {
         let hook = fl.get("webhook").to_string();
         let Some(inj) = injectors::by_webhook(&hook) else { continue };
         let ns = fl.ns().to_string();
@@ -131,7 +131,7 @@ fn webhook_failures(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     inj.name,
                     w.kind,
                     w.name,
-                    super::replicas_phrase(&fl),
+                    super::replicas_phrase(fl),
                     detail.lines().next().unwrap_or_default().trim()
                 ),
                 vec![Fix::cmd(
@@ -176,7 +176,7 @@ fn webhook_failures(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     w.kind,
                     w.name,
                     inj.name,
-                    super::replicas_phrase(&fl),
+                    super::replicas_phrase(fl),
                     err.explain()
                 ),
                 fixes,

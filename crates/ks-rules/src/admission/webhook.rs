@@ -254,7 +254,7 @@ impl Rule for AdmissionWebhookFailed {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let ev = cx.ev;
-        for fl in super::create_failures(cx).into_iter().filter(|f| f.sig.cause == Cause::AdmissionWebhook) {
+        for fl in super::create_failures(cx).iter().filter(|f| f.sig.cause == Cause::AdmissionWebhook) {
             let webhook = fl.get("webhook").to_string();
             // Sidecar injectors are KS0406's: one event, one finding.
             if super::injectors::by_webhook(&webhook).is_some() {
@@ -310,7 +310,7 @@ impl Rule for AdmissionWebhookFailed {
                         "The admission webhook {webhook} refuses every pod {} {} tries to create{}: {}",
                         w.kind,
                         w.name,
-                        super::replicas_phrase(&fl),
+                        super::replicas_phrase(fl),
                         first_line(&policy)
                     ),
                     fixes,
@@ -336,7 +336,7 @@ impl Rule for AdmissionWebhookFailed {
                         "The API server must call the webhook {webhook}{target} for every pod {} {} creates and, with failurePolicy {policy}, refuses the pod when the call fails{}; {}.",
                         w.kind,
                         w.name,
-                        super::replicas_phrase(&fl),
+                        super::replicas_phrase(fl),
                         err.explain()
                     ),
                     fixes,

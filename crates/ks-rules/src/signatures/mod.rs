@@ -2,8 +2,6 @@
 //! regular expressions over the exact wordings in `shared/reference/k8s-messages.md`,
 //! compiled once into a [`RegexSet`] so one pass over a message finds every candidate.
 
-use std::sync::LazyLock;
-
 use ks_core::Cause;
 use regex::{Captures, Regex, RegexSet};
 
@@ -125,9 +123,6 @@ pub fn all_tables() -> Vec<(&'static str, &'static [Signature])> {
         ("net-probe", crate::net::signatures::PROBE_OUTPUT),
     ]
 }
-
-#[allow(dead_code)]
-static _ASSERT_LAZY: LazyLock<()> = LazyLock::new(|| ());
 
 #[cfg(test)]
 mod tests {

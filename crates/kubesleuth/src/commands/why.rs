@@ -10,30 +10,11 @@ use ks_core::{Evidence, LogKey, ObjectRef, Summary};
 use crate::cli::{FormatArg, WhyArgs};
 use crate::output::write_report;
 
-/// kubectl's short names and plurals.
-fn canonical_kind(k: &str) -> Option<&'static str> {
-    Some(match k.to_ascii_lowercase().as_str() {
-        "deploy" | "deployment" | "deployments" => "Deployment",
-        "sts" | "statefulset" | "statefulsets" => "StatefulSet",
-        "ds" | "daemonset" | "daemonsets" => "DaemonSet",
-        "job" | "jobs" => "Job",
-        "cj" | "cronjob" | "cronjobs" => "CronJob",
-        "rs" | "replicaset" | "replicasets" => "ReplicaSet",
-        "po" | "pod" | "pods" => "Pod",
-        "svc" | "service" | "services" => "Service",
-        "ing" | "ingress" | "ingresses" => "Ingress",
-        "no" | "node" | "nodes" => "Node",
-        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => "PersistentVolumeClaim",
-        "certificate" | "certificates" | "cert" | "certs" => "Certificate",
-        _ => return None,
-    })
-}
-
 pub fn run(args: &WhyArgs) -> anyhow::Result<ExitCode> {
     let Some((kind, name)) = args.target.split_once('/') else {
         bail!("expected KIND/NAME, e.g. deployment/backend; got {:?}", args.target);
     };
-    let Some(kind) = canonical_kind(kind) else {
+    let Some(kind) = ks_core::kinds::kind_of_resource(kind) else {
         bail!(
             "unknown kind {kind:?}; use deployment, statefulset, daemonset, job, cronjob, pod, service, ingress, node, pvc or certificate"
         );
