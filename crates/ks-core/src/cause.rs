@@ -99,12 +99,16 @@ causes! {
     DevDockerfileUser => "dev.dockerfile_user", "the Dockerfile installs files for one user and runs as another";
     DevSyncReload => "dev.sync_reload", "file sync or reload hooks cannot work in the target container";
     DevLocalRegistry => "dev.local_registry", "a local development registry is not reachable from the cluster";
+    DevKubeContext => "dev.kube_context", "the current kube context points at a cluster that does not answer";
+    DevContainerEngine => "dev.container_engine", "the docker/podman client cannot reach a running engine";
+    DevPortForward => "dev.port_forward", "a leftover kubectl port-forward process still holds a local port";
     EnvProviderAnnotation => "env.provider_annotation", "a cloud-provider annotation pins a setting that disagrees with the real resource";
 }
 
 impl Cause {
     /// Codes kubesleuth added to the shared catalogue, where a real failure needed one.
-    pub const ADDED: &'static [Cause] = &[Cause::ImageUnknown];
+    pub const ADDED: &'static [Cause] =
+        &[Cause::ImageUnknown, Cause::DevKubeContext, Cause::DevContainerEngine, Cause::DevPortForward];
 }
 
 impl std::fmt::Display for Cause {

@@ -395,11 +395,21 @@ pub struct Evidence {
     pub other: Vec<DynObject>,
     pub events: Vec<EventRecord>,
     pub logs: HashMap<LogKey, LogExcerpt>,
+    /// Documents read from manifest files, with their positions (for `lint` and drift).
+    pub manifests: Vec<crate::manifest::ManifestDoc>,
+    /// The Kubernetes version manifests will be applied to (`lint --kube-version`); `None`
+    /// means the newest this build knows.
+    pub kube_version: Option<(u32, u32)>,
+    /// What OCI registries said about the tags running pods use (`--registries`, or a
+    /// recorded `RegistryFacts` document). Empty when no registry was asked.
+    pub registry: crate::registry::RegistryFacts,
     /// What could not be read.
     pub gaps: Vec<Gap>,
     /// Kinds the source listed (even when empty), so rules can tell "absent" from "not
     /// collected": a Secret is only missing if Secrets were collected.
     pub collected: BTreeSet<String>,
+    /// Dockerfiles, Skaffold configs and the developer's machine (`lint`, `doctor --local`).
+    pub build: crate::build::BuildFiles,
     /// Indexes, built by [`Evidence::finish`].
     pub index: Index,
 }
@@ -429,6 +439,8 @@ impl Evidence {
         self.config_maps.extend(other.config_maps);
         self.other.extend(other.other);
         self.events.extend(other.events);
+        self.manifests.extend(other.manifests);
+        self.registry.merge(other.registry);
         for (k, v) in other.logs {
             // Two sources of one log: keep the longer tail.
             match self.logs.get(&k) {
@@ -440,6 +452,7 @@ impl Evidence {
         }
         self.gaps.extend(other.gaps);
         self.collected.extend(other.collected);
+        self.build.merge(other.build);
     }
 
     /// Fold many partial evidence sets at once, reserving every list's final size first so
@@ -474,6 +487,7 @@ impl Evidence {
             config_maps,
             other,
             events,
+            manifests,
             gaps
         );
         for p in parts {
@@ -484,8 +498,14 @@ impl Evidence {
 
     /// Drop duplicates (one object read from two files) and build the indexes.
     pub fn finish(&mut self) {
+        crate::registry::lift_recorded(self);
         crate::index::dedup(self);
         self.index = Index::build(self);
+    }
+
+    /// The manifest document an object was read from (for positions), if it came from one.
+    pub fn manifest_of(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&crate::manifest::ManifestDoc> {
+        self.index.manifests.get(&ObjectKey::new(kind, namespace, name)).map(|&i| &self.manifests[i])
     }
 
     /// Number of objects (for the summary line).

@@ -146,11 +146,17 @@ impl Fix {
 }
 
 /// A position in a file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub file: String,
     pub line: u32,
     pub column: u32,
+    /// For rendered charts: the template Helm names in the document's `# Source:` comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The text of the line, for renderers that show it with a caret (not part of JSON).
+    #[serde(skip)]
+    pub source_line: Option<String>,
 }
 
 /// One diagnosed problem with its root cause.

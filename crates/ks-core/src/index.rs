@@ -108,6 +108,8 @@ pub struct Index {
     pub pods_by_namespace: HashMap<String, Vec<usize>>,
     /// Every namespace any object was seen in (or that a Namespace object names).
     pub namespaces_seen: BTreeSet<String>,
+    /// Manifest documents by `(kind, ns, name)` (the first one when an object is written twice).
+    pub manifests: HashMap<ObjectKey, usize>,
 }
 
 fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
@@ -161,6 +163,9 @@ impl Index {
                 .collect(),
             ..Index::default()
         };
+        for (i, d) in ev.manifests.iter().enumerate() {
+            ix.manifests.entry(d.key()).or_insert(i);
+        }
 
         // The snapshot's own clock.
         let mut now = None;

@@ -9,6 +9,8 @@ pub enum RuleKind {
     Runtime,
     /// Reads manifests before they deploy.
     Static,
+    /// Reads the developer's machine (`kubesleuth doctor --local`).
+    Local,
 }
 
 /// Everything the catalogue says about a rule. Built by [`declare_rule!`](crate::declare_rule).

@@ -41,8 +41,22 @@ impl Text {
         writeln!(out, "  --> {}{scope}", f.object)?;
         if let Some(loc) = &f.location {
             writeln!(out, "  --> {}:{}:{}", loc.file, loc.line, loc.column)?;
+            if let Some(t) = &loc.template {
+                writeln!(out, "  --> rendered from {t}")?;
+            }
         }
         writeln!(out, "   |")?;
+        if let Some(loc) = &f.location
+            && let Some(src) = &loc.source_line
+        {
+            // rustc-style: the line, then a caret under the field.
+            let src = src.trim_end();
+            let col = (loc.column as usize).saturating_sub(1);
+            let token = src.chars().skip(col).take_while(|c| !matches!(c, ':' | ' ' | ',' | '}' | ']')).count().max(1);
+            writeln!(out, "{:>2} | {src}", loc.line)?;
+            writeln!(out, "   | {}{}", " ".repeat(col), self.paint(Self::severity_style(f.severity), &"^".repeat(token)))?;
+            writeln!(out, "   |")?;
+        }
         for line in wrap(&f.root_cause, self.width.saturating_sub(5)) {
             writeln!(out, "   | {line}")?;
         }

@@ -13,7 +13,9 @@ pub mod admission;
 pub mod cert;
 pub mod config;
 pub mod crash;
+pub mod dev;
 pub mod image;
+pub mod lint;
 pub mod net;
 pub mod node;
 pub mod sched;
@@ -33,11 +35,26 @@ pub struct Context<'a> {
     /// Pod-creation refusals, collected once for the six rules that read them
     /// (see [`admission::create_failures`]).
     create_failures: std::sync::OnceLock<Vec<admission::CreateFailure>>,
+    /// Schema reports, one per `ev.manifests` document, computed once for the schema rules.
+    schema: std::sync::OnceLock<Vec<lint::schema::SchemaReport>>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(ev: &'a Evidence) -> Context<'a> {
-        Context { ev, facts: Facts::derive(ev), create_failures: std::sync::OnceLock::new() }
+        Context {
+            ev,
+            facts: Facts::derive(ev),
+            create_failures: std::sync::OnceLock::new(),
+            schema: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The schema report of every manifest document (same order as `ev.manifests`).
+    pub fn schema(&self) -> &[lint::schema::SchemaReport] {
+        self.schema.get_or_init(|| {
+            use rayon::prelude::*;
+            self.ev.manifests.par_iter().map(lint::schema::check).collect()
+        })
     }
 }
 
@@ -47,11 +64,17 @@ pub trait Rule: Sync + Send {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>);
 }
 
-/// Run every rule over the evidence. Findings are per pod or object; correlation folds them.
+/// Run every runtime rule over the evidence. Findings are per pod or object; correlation
+/// folds them.
 pub fn run(ev: &Evidence) -> Vec<Finding> {
+    run_kind(ev, ks_core::RuleKind::Runtime)
+}
+
+/// Run the rules of one kind: `Runtime` for scans, `Static` for `lint`.
+pub fn run_kind(ev: &Evidence, kind: ks_core::RuleKind) -> Vec<Finding> {
     let cx = Context::new(ev);
     let mut out = Vec::new();
-    for rule in RULES.iter() {
+    for rule in RULES.iter().filter(|r| r.meta().kind == kind) {
         rule.check(&cx, &mut out);
     }
     out

@@ -6,7 +6,7 @@ use crate::Rule;
 
 /// Every rule, in catalogue order: each area module lists its own rules in `RULES`.
 pub static RULES: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
-    let areas: [&[&'static dyn Rule]; 11] = [
+    let areas: &[&[&'static dyn Rule]] = &[
         crate::image::RULES,
         crate::config::RULES,
         crate::crash::RULES,
@@ -18,6 +18,8 @@ pub static RULES: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
         crate::workload::RULES,
         crate::net::RULES,
         crate::cert::RULES,
+        crate::lint::RULES,
+        crate::dev::RULES,
     ];
     let mut all: Vec<&'static dyn Rule> = areas.concat();
     all.sort_by_key(|r| r.meta().id);

@@ -8,6 +8,8 @@ pub enum SourceError {
     NotFound { path: PathBuf },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Render(crate::manifests::RenderError),
     #[error("nothing could be read: {detail}")]
     NothingReadable { detail: String },
 }

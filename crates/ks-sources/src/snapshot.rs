@@ -47,9 +47,11 @@ pub fn load_paths(paths: &[PathBuf], opts: &SnapshotOptions) -> Result<Evidence,
     Ok(ev)
 }
 
-/// Documentation beside a snapshot (a README) is not evidence and not an error.
+/// Documentation beside a snapshot (a README), and the manifest `kubesleuth snapshot`
+/// writes, are not evidence and not an error.
 fn is_documentation(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "md" | "markdown" | "rst" | "adoc"))
+    p.file_name().is_some_and(|n| n == "kubesleuth-snapshot.json")
+        || p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "md" | "markdown" | "rst" | "adoc"))
 }
 
 fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

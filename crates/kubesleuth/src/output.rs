@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ks_core::{Finding, Gap, Severity, Summary};
-use ks_report::{Format, Report, emitter};
+use ks_core::{Finding, Gap, RuleMeta, Severity, Summary};
+use ks_report::{Format, Options, Report, emitter_with};
 
 use crate::cli::{ColorArg, FailOn, FormatArg, OutputArgs};
 
@@ -14,6 +14,30 @@ pub fn format_of(f: FormatArg) -> Format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
         FormatArg::Markdown => Format::Markdown,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Html => Format::Html,
+    }
+}
+
+/// Where kubesleuth is documented, for SARIF's `informationUri`: the package's `repository`
+/// or `homepage` when Cargo.toml sets one (left out of the report otherwise).
+const INFORMATION_URI: Option<&str> = {
+    let (repo, home) = (env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_HOMEPAGE"));
+    if !repo.is_empty() {
+        Some(repo)
+    } else if !home.is_empty() {
+        Some(home)
+    } else {
+        None
+    }
+};
+
+fn severity_of(f: FailOn) -> Severity {
+    match f {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
     }
 }
 
@@ -35,7 +59,15 @@ pub fn write_report(
     summary: Summary,
 ) -> anyhow::Result<ExitCode> {
     let report = Report { findings, summary, gaps, tool_version: env!("CARGO_PKG_VERSION") };
-    let em = emitter(format_of(args.format), use_color(args));
+    // The catalogue goes to the emitters from here: ks-report does not depend on ks-rules.
+    let rules: Vec<&'static RuleMeta> = ks_rules::RULES.iter().map(|r| r.meta()).collect();
+    let opts = Options {
+        color: use_color(args),
+        rules: &rules,
+        information_uri: INFORMATION_URI,
+        fail_on: severity_of(args.fail_on),
+    };
+    let em = emitter_with(format_of(args.format), opts);
     match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -54,10 +86,6 @@ pub fn write_report(
 }
 
 pub fn exit_code(findings: &[Finding], fail_on: FailOn) -> ExitCode {
-    let threshold = match fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
+    let threshold = severity_of(fail_on);
     if findings.iter().any(|f| f.severity >= threshold) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -14,6 +14,17 @@ pub mod rate_limit;
 pub mod tls;
 pub mod unknown;
 
+// Registry checks (KS13xx): running digests against what the tags name in the registry now.
+pub mod digests;
+pub mod digests_differ;
+pub mod registry_auth;
+pub mod registry_not_found;
+pub mod registry_tls;
+pub mod registry_unreachable;
+pub mod reused_tag;
+pub mod stale;
+pub mod tag_moved_no_rollout;
+
 use crate::Rule;
 
 /// This area's rules; the registry concatenates every area's list.
@@ -28,7 +39,20 @@ pub static RULES: &[&dyn Rule] = &[
     &never_pull::ImageNeverPulled,
     &unknown::ImagePullFailedUnexplained,
     &push_auth::RegistryPushUnauthorized,
+    &stale::ImageStale,
+    &digests_differ::ImageDigestsDiffer,
+    &tag_moved_no_rollout::TagMovedWithoutRollout,
+    &reused_tag::ReusedTagCached,
+    &registry_auth::RegistryCheckUnauthorized,
+    &registry_not_found::RunningTagMissingFromRegistry,
+    &registry_unreachable::RegistryCheckUnreachable,
+    &registry_tls::RegistryCheckTlsFailed,
 ];
+
+/// Whether a rule id is one of the registry checks (the rules `kubesleuth images` reports).
+pub fn is_registry_rule(id: &str) -> bool {
+    id.starts_with("KS13")
+}
 
 use std::collections::HashMap;
 

@@ -1,8 +1,13 @@
 //! One module per subcommand; the pipeline they share is [`diagnose`].
 
+pub mod doctor;
 pub mod explain;
+pub mod images;
+pub mod lint;
 pub mod rules;
 pub mod scan;
+pub mod snapshot;
+pub mod serve;
 pub mod why;
 
 use std::time::Instant;
@@ -21,22 +26,31 @@ pub struct Diagnosis {
 }
 
 pub fn diagnose(src: &SourceArgs) -> anyhow::Result<Diagnosis> {
+    diagnose_with(src, |_| Ok(()))
+}
+
+/// [`diagnose`], with a step between loading the evidence and running the rules (the
+/// registry check adds its facts there, so rules stay pure functions of the evidence).
+pub fn diagnose_with(
+    src: &SourceArgs,
+    prepare: impl FnOnce(&mut Evidence) -> anyhow::Result<()>,
+) -> anyhow::Result<Diagnosis> {
     let started = Instant::now();
-    if src.snapshot.is_empty() {
-        bail!(
-            "scanning a live cluster is not supported by this build yet; pass --snapshot PATH \
-             (a `kubectl cluster-info dump --output-directory` folder or `kubectl get -o json` files)"
-        );
-    }
-    let opts = SnapshotOptions { max_file_bytes: src.max_file_bytes };
-    let evidence = ks_sources::load_paths(&src.snapshot, &opts).context("cannot load the snapshot")?;
-    if evidence.object_count() == 0 && evidence.logs.is_empty() {
+    let mut evidence = if src.snapshot.is_empty() {
+        // No files: the live cluster of the kubeconfig context.
+        snapshot::collect_evidence(&src.live, src.namespace.as_deref(), src.timings)?
+    } else {
+        let opts = SnapshotOptions { max_file_bytes: src.max_file_bytes };
+        ks_sources::load_paths(&src.snapshot, &opts).context("cannot load the snapshot")?
+    };
+    if !src.snapshot.is_empty() && evidence.object_count() == 0 && evidence.logs.is_empty() {
         let detail = match evidence.gaps.first() {
             Some(g) => format!("{g}"),
             None => "no Kubernetes objects or logs found".to_string(),
         };
         bail!("nothing could be read from the snapshot: {detail}");
     }
+    prepare(&mut evidence)?;
     let loaded = started.elapsed();
     let raw = ks_rules::run(&evidence);
     let ruled = started.elapsed();

@@ -18,6 +18,7 @@ pub fn rule_page(m: &RuleMeta) -> String {
         match m.kind {
             ks_core::RuleKind::Runtime => "runtime (status, events, logs)",
             ks_core::RuleKind::Static => "static (manifests)",
+            ks_core::RuleKind::Local => "local (the developer's machine)",
         },
         m.summary,
         m.docs_text().trim_end()

@@ -6,7 +6,11 @@ use crate::cli::ScanArgs;
 use crate::output::write_report;
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
-    let d = super::diagnose(&args.source)?;
+    let d = if args.registries {
+        super::diagnose_with(&args.source, |ev| super::images::ask_registries(ev, &args.registry))?
+    } else {
+        super::diagnose(&args.source)?
+    };
     let summary = Summary::count(&d.findings, d.evidence.object_count(), d.started.elapsed().as_millis() as u64);
     let code = write_report(&args.output, &d.findings, &d.evidence.gaps, summary);
     // The process ends right after: freeing a large snapshot object by object only costs time.

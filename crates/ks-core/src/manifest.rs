@@ -1,0 +1,262 @@
+//! Objects read from manifest files: the document as the API server would decode it, where
+//! it came from, and how to find a field's line and column in it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::evidence::ObjectKey;
+use crate::finding::{Location, ObjectRef};
+
+/// The annotation that silences rules on one object: `kubesleuth.io/ignore: KS1201,KS1103`.
+pub const IGNORE_ANNOTATION: &str = "kubesleuth.io/ignore";
+
+/// A 1-based line and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// A field path such as `spec.template.spec.containers[0].securityContext`. Keys holding
+/// dots or brackets are written `metadata.annotations["a.b/c"]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath(pub Vec<Seg>);
+
+impl FieldPath {
+    /// Parse the written form. Malformed brackets are read as plain key text.
+    pub fn parse(s: &str) -> FieldPath {
+        let mut segs = Vec::new();
+        let mut rest = s;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("[\"") {
+                if let Some(end) = r.find("\"]") {
+                    segs.push(Seg::Key(r[..end].to_string()));
+                    rest = r[end + 2..].trim_start_matches('.');
+                    continue;
+                }
+            }
+            if let Some(r) = rest.strip_prefix('[') {
+                if let Some(end) = r.find(']') {
+                    if let Ok(i) = r[..end].parse::<usize>() {
+                        segs.push(Seg::Index(i));
+                        rest = r[end + 1..].trim_start_matches('.');
+                        continue;
+                    }
+                }
+            }
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let end = if end == 0 { rest.len() } else { end };
+            segs.push(Seg::Key(rest[..end].to_string()));
+            rest = rest[end..].strip_prefix('.').unwrap_or(&rest[end..]);
+        }
+        FieldPath(segs)
+    }
+
+    pub fn key(mut self, k: impl Into<String>) -> FieldPath {
+        self.0.push(Seg::Key(k.into()));
+        self
+    }
+
+    pub fn index(mut self, i: usize) -> FieldPath {
+        self.0.push(Seg::Index(i));
+        self
+    }
+
+    /// The path with list indexes written as `[*]`, for messages about every element.
+    pub fn generic(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.0 {
+            match seg {
+                Seg::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Seg::Index(_) => out.push_str("[*]"),
+            }
+        }
+        out
+    }
+
+    /// The value at this path in `v`.
+    pub fn get<'a>(&self, v: &'a Value) -> Option<&'a Value> {
+        let mut cur = v;
+        for seg in &self.0 {
+            cur = match seg {
+                Seg::Key(k) => cur.get(k)?,
+                Seg::Index(i) => cur.get(*i)?,
+            };
+        }
+        Some(cur)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for seg in &self.0 {
+            match seg {
+                Seg::Key(k) if k.contains(['.', '[', ']', '/']) => write!(f, "[\"{k}\"]")?,
+                Seg::Key(k) => {
+                    if !first {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Seg::Index(i) => write!(f, "[{i}]")?,
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// One object read from a manifest file (or from rendered chart/kustomize output).
+#[derive(Clone, Debug)]
+pub struct ManifestDoc {
+    /// The file as the user named it (or the chart/kustomization it was rendered from).
+    pub file: Arc<str>,
+    /// The whole text the document was read from (shared by every document of the file).
+    pub text: Arc<str>,
+    /// 1-based line range of the document in `text`.
+    pub start_line: u32,
+    pub end_line: u32,
+    /// The decoded document, exactly as written (unknown fields included).
+    pub value: Value,
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// Helm's `# Source: chart/templates/x.yaml` for rendered charts.
+    pub template: Option<String>,
+    /// Keys that appear twice in one mapping.
+    pub duplicate_keys: Vec<(FieldPath, Pos)>,
+    /// Where the object sits in its document: empty, or `items[3]` for an item of a `List`.
+    pub prefix: FieldPath,
+}
+
+impl ManifestDoc {
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey::new(&self.kind, self.namespace.as_deref(), &self.name)
+    }
+
+    /// `Kind/ns/name`, for root keys.
+    pub fn key_string(&self) -> String {
+        format!("{}/{}/{}", self.kind, self.namespace.as_deref().unwrap_or(""), self.name)
+    }
+
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            api_version: Some(self.api_version.clone()),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    /// Where `path` is written (the deepest existing part of it), as a finding location.
+    pub fn locate(&self, path: &FieldPath) -> Location {
+        self.location_at(self.position(path))
+    }
+
+    /// A position, for when the caller holds it already (duplicate keys).
+    pub fn location_at(&self, pos: Pos) -> Location {
+        let source_line = self.text.lines().nth(pos.line.saturating_sub(1) as usize).map(str::to_string);
+        Location {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            template: self.template.clone(),
+            source_line,
+        }
+    }
+
+    fn position(&self, path: &FieldPath) -> Pos {
+        let start = line_offset(&self.text, self.start_line);
+        let end = line_offset(&self.text, self.end_line + 1);
+        let doc_text = &self.text[start..end.max(start)];
+        let full;
+        let path = if self.prefix.0.is_empty() {
+            path
+        } else {
+            full = FieldPath(self.prefix.0.iter().chain(path.0.iter()).cloned().collect());
+            &full
+        };
+        crate::yaml::locate(doc_text, self.start_line, path).unwrap_or(Pos { line: self.start_line, column: 1 })
+    }
+
+    /// Rule ids (or names) the object's `kubesleuth.io/ignore` annotation silences.
+    pub fn ignored_rules(&self) -> Vec<String> {
+        self.value
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(IGNORE_ANNOTATION))
+            .and_then(Value::as_str)
+            .map(|s| s.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Byte offset of the start of 1-based `line` (the text's length past the end).
+fn line_offset(text: &str, line: u32) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    let mut seen = 1;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
+            seen += 1;
+            if seen == line {
+                return i + 1;
+            }
+        }
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        for s in [
+            "spec.template.spec.containers[0].image",
+            "metadata.annotations[\"service.beta.kubernetes.io/x\"]",
+            "a[1][2].b",
+        ] {
+            assert_eq!(FieldPath::parse(s).to_string(), s);
+        }
+        assert_eq!(FieldPath::parse("spec.containers[3].env").generic(), "spec.containers[*].env");
+    }
+
+    #[test]
+    fn locate_within_second_document() {
+        let text: Arc<str> = "a: 1\n---\nkind: Service\nspec:\n  ports:\n  - port: 80\n".into();
+        let doc = ManifestDoc {
+            file: "x.yaml".into(),
+            text,
+            start_line: 3,
+            end_line: 6,
+            value: Value::Null,
+            api_version: "v1".into(),
+            kind: "Service".into(),
+            namespace: None,
+            name: "s".into(),
+            template: None,
+            duplicate_keys: vec![],
+            prefix: FieldPath::default(),
+        };
+        let loc = doc.locate(&FieldPath::parse("spec.ports[0].port"));
+        assert_eq!((loc.line, loc.column), (6, 5));
+    }
+}

@@ -1,0 +1,450 @@
+//! YAML (and JSON, which is YAML) documents to `serde_json::Value`, resolved the way the
+//! Kubernetes API machinery resolves them (`sigs.k8s.io/yaml` on go-yaml v2, i.e. YAML 1.1
+//! scalars: `yes`/`on` are booleans, `0644` is octal), keeping what the value loses:
+//! where each document starts and ends, and duplicate keys.
+//!
+//! Field positions are not kept for every node (that would cost more than the parse on a
+//! large bundle); [`locate`] re-parses one document's text when a finding needs a position.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use granit_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::{Map, Number, Value};
+
+use crate::manifest::{FieldPath, Pos, Seg};
+
+/// One parsed document of a YAML stream.
+#[derive(Debug)]
+pub struct YamlDoc {
+    pub value: Value,
+    /// 1-based line of the document's first node.
+    pub start_line: u32,
+    /// 1-based line where the document ends.
+    pub end_line: u32,
+    /// Keys that appear twice in one mapping: the path and the second occurrence. The API
+    /// server keeps the last one silently.
+    pub duplicate_keys: Vec<(FieldPath, Pos)>,
+}
+
+/// A syntax error: the stream cannot be read past it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct YamlError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+enum Frame {
+    Map { value: Map<String, Value>, key: Option<(String, Pos)>, anchor: usize, path_len: usize },
+    Seq { value: Vec<Value>, anchor: usize, nested: bool },
+}
+
+/// PyYAML-compatible indentation (what go-yaml accepts too); comments are not events, so a
+/// long commented-out block does not hit the parser's comment buffer limit.
+fn options() -> granit_parser::Options {
+    granit_parser::options! { emit_comments: false }
+}
+
+fn pos(span: &Span) -> Pos {
+    Pos { line: span.start.line() as u32, column: span.start.col() as u32 + 1 }
+}
+
+/// Parse every document of a stream. Documents before a syntax error are returned with it.
+pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    // The path of the node being built, for duplicate-key reports.
+    let mut path: Vec<Seg> = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut start_line = 0u32;
+    let mut root: Option<Value> = None;
+    let mut last_line = 0u32;
+
+    for item in Parser::new_from_str_with_options(text, options()) {
+        let (event, span) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                let err = YamlError {
+                    line: e.marker().line() as u32,
+                    column: e.marker().col() as u32 + 1,
+                    message: e.info(),
+                };
+                return (docs, Some(err));
+            }
+        };
+        last_line = last_line.max(span.end.line() as u32);
+        // Mapping keys keep their text: `on:` or `1:` as a key is the string "on" / "1".
+        let mut key_text: Option<String> = None;
+        let node: Option<(Value, usize, Pos)> = match event {
+            Event::DocumentStart(..) => {
+                start_line = 0;
+                root = None;
+                anchors.clear();
+                duplicates = Vec::new();
+                path.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                docs.push(YamlDoc {
+                    value: root.take().unwrap_or(Value::Null),
+                    start_line: start_line.max(1),
+                    end_line: last_line.max(start_line),
+                    duplicate_keys: std::mem::take(&mut duplicates),
+                });
+                None
+            }
+            Event::MappingStart(_, anchor, _) => {
+                if start_line == 0 {
+                    start_line = span.start.line() as u32;
+                }
+                // A mapping inside a sequence: its keys' paths carry the item's index.
+                if let Some(Frame::Seq { value, .. }) = stack.last() {
+                    path.push(Seg::Index(value.len()));
+                }
+                stack.push(Frame::Map { value: Map::new(), key: None, anchor, path_len: path.len() });
+                None
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                if start_line == 0 {
+                    start_line = span.start.line() as u32;
+                }
+                let nested = matches!(stack.last(), Some(Frame::Seq { .. }));
+                if let Some(Frame::Seq { value, .. }) = stack.last() {
+                    path.push(Seg::Index(value.len()));
+                }
+                stack.push(Frame::Seq { value: Vec::new(), anchor, nested });
+                None
+            }
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map { value, anchor, path_len, .. }) => {
+                    path.truncate(path_len);
+                    if let Some(Frame::Seq { .. }) = stack.last() {
+                        path.pop();
+                    }
+                    Some((Value::Object(value), anchor, pos(&span)))
+                }
+                _ => None,
+            },
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq { value, anchor, nested }) => {
+                    if nested {
+                        path.pop();
+                    }
+                    Some((Value::Array(value), anchor, pos(&span)))
+                }
+                _ => None,
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                if start_line == 0 {
+                    start_line = span.start.line() as u32;
+                }
+                let tag = tag.map(|t| t.suffix().to_string());
+                key_text = Some(text.to_string());
+                Some((resolve_scalar(&text, style, tag.as_deref()), anchor, pos(&span)))
+            }
+            Event::Alias(id) => Some((anchors.get(&id).cloned().unwrap_or(Value::Null), 0, pos(&span))),
+            _ => None,
+        };
+        let Some((value, anchor, at)) = node else { continue };
+        if anchor > 0 {
+            anchors.insert(anchor, value.clone());
+        }
+        match stack.last_mut() {
+            None => root = Some(value),
+            Some(Frame::Seq { value: seq, .. }) => seq.push(value),
+            Some(Frame::Map { value: map, key, path_len, .. }) => match key.take() {
+                None => {
+                    let k = match value {
+                        _ if key_text.is_some() => key_text.take().unwrap_or_default(),
+                        Value::String(s) => s,
+                        Value::Null => "null".to_string(),
+                        other => other.to_string(),
+                    };
+                    path.truncate(*path_len);
+                    path.push(Seg::Key(k.clone()));
+                    *key = Some((k, at));
+                }
+                Some((k, key_pos)) => {
+                    if k == "<<" {
+                        // Merge keys: keys already present win.
+                        let sources = match value {
+                            Value::Array(items) => items,
+                            other => vec![other],
+                        };
+                        for src in sources {
+                            if let Value::Object(m) = src {
+                                for (mk, mv) in m {
+                                    map.entry(mk).or_insert(mv);
+                                }
+                            }
+                        }
+                    } else {
+                        if map.contains_key(&k) {
+                            duplicates.push((FieldPath(path[..=*path_len].to_vec()), key_pos));
+                        }
+                        map.insert(k, value);
+                    }
+                    path.truncate(*path_len);
+                }
+            },
+        }
+    }
+    (docs, None)
+}
+
+/// YAML 1.1 resolution as go-yaml v2 does it for plain scalars; quoted and block scalars
+/// are strings.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::String(text.to_string()),
+        Some("int") | Some("float") | Some("bool") | Some("null") | None => {}
+        Some(_) => return Value::String(text.to_string()),
+    }
+    if style != ScalarStyle::Plain && tag.is_none() {
+        return Value::String(text.to_string());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => {
+            // JSON has no infinities; Kubernetes rejects them anyway.
+            return Value::String(text.to_string());
+        }
+        _ => {}
+    }
+    if let Some(n) = resolve_number(text) {
+        return Value::Number(n);
+    }
+    Value::String(text.to_string())
+}
+
+fn resolve_number(text: &str) -> Option<Number> {
+    let first = text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let clean: Cow<'_, str> = if text.contains('_') { Cow::Owned(text.replace('_', "")) } else { Cow::Borrowed(text) };
+    let (neg, body) = match clean.as_bytes()[0] {
+        b'-' => (true, &clean[1..]),
+        b'+' => (false, &clean[1..]),
+        _ => (false, &clean[..]),
+    };
+    let radix_int = |digits: &str, radix: u32| -> Option<Number> {
+        let v = i64::from_str_radix(digits, radix).ok()?;
+        Some(Number::from(if neg { -v } else { v }))
+    };
+    if let Some(hex) = body.strip_prefix("0x") {
+        return radix_int(hex, 16);
+    }
+    if let Some(bin) = body.strip_prefix("0b") {
+        return radix_int(bin, 2);
+    }
+    if let Some(oct) = body.strip_prefix("0o") {
+        return radix_int(oct, 8);
+    }
+    if body.len() > 1 && body.starts_with('0') && body.bytes().all(|b| b.is_ascii_digit()) {
+        // YAML 1.1 octal: `defaultMode: 0644` is 420.
+        return radix_int(&body[1..], 8);
+    }
+    if body.bytes().all(|b| b.is_ascii_digit()) && !body.is_empty() {
+        if let Ok(v) = clean.parse::<i64>() {
+            return Some(Number::from(v));
+        }
+        if let Ok(v) = clean.parse::<u64>() {
+            return Some(Number::from(v));
+        }
+    }
+    let looks_float = body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if looks_float {
+        return clean.parse::<f64>().ok().and_then(Number::from_f64);
+    }
+    None
+}
+
+/// The position of `path` in one document's text (the key for a mapping entry, the item for
+/// a sequence element). When the path does not exist, the deepest part of it that does.
+/// `first_line` is the 1-based line at which `text` starts in its file.
+pub fn locate(text: &str, first_line: u32, path: &FieldPath) -> Option<Pos> {
+    // Stack of (is_map, next_index, awaiting_key); `depth_matched` counts how many leading
+    // segments of `path` the current node matches.
+    struct Level {
+        is_map: bool,
+        index: usize,
+        expect_key: bool,
+        matched: bool,
+    }
+    let target = &path.0;
+    let mut levels: Vec<Level> = Vec::new();
+    let mut best: Option<(usize, Pos)> = None;
+    // Whether the node about to start lies on the target path, and how deep.
+    let mut pending: Option<usize> = Some(0);
+    let shift = |p: Pos| Pos { line: p.line + first_line - 1, column: p.column };
+
+    for item in Parser::new_from_str_with_options(text, options()) {
+        let Ok((event, span)) = item else { break };
+        let is_start = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+        let is_end = matches!(event, Event::MappingEnd | Event::SequenceEnd);
+        let is_node = is_start || matches!(event, Event::Scalar(..) | Event::Alias(_));
+        if matches!(event, Event::DocumentEnd) {
+            break;
+        }
+        if is_end {
+            levels.pop();
+            // The parent mapping now expects its next key.
+            if let Some(l) = levels.last_mut() {
+                if l.is_map {
+                    l.expect_key = true;
+                } else {
+                    l.index += 1;
+                }
+            }
+            continue;
+        }
+        if !is_node {
+            continue;
+        }
+        // Mapping key?
+        if let Some(l) = levels.last_mut() {
+            if l.is_map && l.expect_key {
+                l.expect_key = false;
+                let depth = levels.iter().filter(|l| l.matched).count();
+                let on_path = levels.iter().all(|l| l.matched);
+                pending = None;
+                if on_path && let Event::Scalar(k, ..) = &event {
+                    if let Some(Seg::Key(want)) = target.get(depth - 1) {
+                        if want == k.as_ref() {
+                            let p = shift(pos(&span));
+                            if best.as_ref().is_none_or(|(d, _)| *d < depth) {
+                                best = Some((depth, p));
+                            }
+                            if depth == target.len() {
+                                return Some(p);
+                            }
+                            pending = Some(depth);
+                        }
+                    }
+                }
+                continue;
+            }
+        }
+        // A value node (or the root, or a sequence item).
+        let mut on_target = pending.take();
+        if let Some(l) = levels.last() {
+            if !l.is_map {
+                let depth = levels.iter().filter(|l| l.matched).count();
+                let on_path = levels.iter().all(|l| l.matched);
+                on_target = None;
+                if on_path && matches!(target.get(depth - 1), Some(Seg::Index(i)) if *i == l.index) {
+                    let p = shift(pos(&span));
+                    if best.as_ref().is_none_or(|(d, _)| *d < depth) {
+                        best = Some((depth, p));
+                    }
+                    if depth == target.len() {
+                        return Some(p);
+                    }
+                    on_target = Some(depth);
+                }
+            }
+        }
+        if is_start {
+            let is_map = matches!(event, Event::MappingStart(..));
+            levels.push(Level { is_map, index: 0, expect_key: is_map, matched: on_target.is_some() });
+        } else if let Some(l) = levels.last_mut() {
+            // A scalar value: the parent moves on.
+            if l.is_map {
+                l.expect_key = true;
+            } else {
+                l.index += 1;
+            }
+        }
+        if levels.is_empty() && !is_start {
+            break;
+        }
+    }
+    best.map(|(_, p)| p).or(Some(Pos { line: first_line, column: 1 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resolves_like_kubernetes() {
+        let (docs, err) = parse_stream(
+            "a: yes\nb: 'yes'\nc: 0644\nd: 1.5\ne: ~\nf: \"1\"\ng: 0x1F\nh: 10\ni: -3\nj: 1e3\nk: 1.2.3\nl: !!str 12\n",
+        );
+        assert!(err.is_none());
+        assert_eq!(
+            docs[0].value,
+            json!({"a": true, "b": "yes", "c": 420, "d": 1.5, "e": null, "f": "1", "g": 31, "h": 10, "i": -3,
+                   "j": 1000.0, "k": "1.2.3", "l": "12"})
+        );
+    }
+
+    #[test]
+    fn documents_lines_and_duplicates() {
+        let text = "# c\napiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: x\n  name: y\nl:\n- a: 1\n- a: 2\n  a: 3\n";
+        let (docs, err) = parse_stream(text);
+        assert!(err.is_none());
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].start_line, 2);
+        assert_eq!(docs[1].start_line, 5);
+        assert_eq!(docs[1].value["metadata"]["name"], "y");
+        assert_eq!(docs[1].duplicate_keys.len(), 2);
+        assert_eq!(docs[1].duplicate_keys[1].0.to_string(), "l[1].a");
+        assert_eq!(docs[1].duplicate_keys[0].0.to_string(), "metadata.name");
+        assert_eq!(docs[1].duplicate_keys[0].1, Pos { line: 9, column: 3 });
+    }
+
+    #[test]
+    fn anchors_aliases_and_merges() {
+        let (docs, _) = parse_stream("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\ncopy: *b\n");
+        assert_eq!(docs[0].value, json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}, "copy": {"x": 1, "y": 2}}));
+    }
+
+    #[test]
+    fn syntax_error_keeps_earlier_documents() {
+        let (docs, err) = parse_stream("a: 1\n---\nb: [1, 2\n");
+        assert_eq!(docs.len(), 1);
+        let err = err.expect("error");
+        assert!(err.line >= 3, "{err}");
+    }
+
+    #[test]
+    fn json_is_yaml() {
+        let (docs, err) = parse_stream("{\"a\": [1, {\"b\": \"c\"}], \"d\": true}");
+        assert!(err.is_none());
+        assert_eq!(docs[0].value, json!({"a": [1, {"b": "c"}], "d": true}));
+    }
+
+    #[test]
+    fn locates_keys_items_and_nearest_ancestor() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      securityContext:\n        capabilities:\n          add: [NET_ADMIN]\n      containers:\n      - name: a\n        image: x\n      - name: b\n        image: y\n";
+        let at = |p: &str| locate(text, 10, &FieldPath::parse(p)).map(|p| (p.line, p.column));
+        assert_eq!(at("spec.template.spec.securityContext.capabilities"), Some((16, 9)));
+        assert_eq!(at("spec.template.spec.containers[1].image"), Some((22, 9)));
+        assert_eq!(at("spec.template.spec.containers[1]"), Some((21, 9)));
+        assert_eq!(at("spec.template.spec.containers[0].name"), Some((19, 9)));
+        // Missing leaf: the deepest existing ancestor.
+        assert_eq!(at("spec.template.spec.containers[1].resources"), Some((21, 9)));
+        assert_eq!(at("kind"), Some((11, 1)));
+    }
+
+    #[test]
+    fn locates_in_flow_and_json() {
+        let text = "{\"spec\": {\"ports\": [{\"port\": 80}, {\"port\": 443, \"name\": \"https\"}]}}";
+        let p = locate(text, 1, &FieldPath::parse("spec.ports[1].name")).expect("pos");
+        assert_eq!((p.line, p.column), (1, 49));
+    }
+}

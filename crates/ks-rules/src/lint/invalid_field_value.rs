@@ -1,0 +1,97 @@
+use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
+
+use super::{doc_finding, doc_name};
+use crate::{Context, Rule};
+
+declare_rule! {
+    /// ### What it finds
+    /// Manifest values the API server will reject: a field of the wrong type (a string
+    /// `"http"` where `containerPort` must be a number, `replicas: "3"`, a boolean from an
+    /// unquoted `yes`/`on` where a string is expected), a missing required field
+    /// (`containers`, a port's `port`), invalid base64 in a Secret's `data`, and a missing
+    /// `metadata.name`.
+    ///
+    /// ### Why it breaks
+    /// `kubectl apply` fails for the whole file or, in a pipeline that applies many files,
+    /// for this object only, so a release goes out half applied. YAML 1.1 turns unquoted
+    /// `yes`, `no`, `on` and `off` into booleans and `0644` into octal 420, which is what the
+    /// API server sees.
+    ///
+    /// ### How to confirm
+    /// `kubectl apply --dry-run=server -f FILE` prints the same error from the API server.
+    ///
+    /// ### Fix
+    /// Give the field the type the API expects (quote strings such as `"yes"` and `"8080"`
+    /// where a string is expected), or add the required field.
+    ///
+    /// ### Prevention
+    /// Run `kubesleuth lint` in CI before `kubectl apply`.
+    ///
+    /// ### Example
+    /// `spec.template.spec.containers[0].ports[0].containerPort: invalid type: string "http",
+    /// expected i32`.
+    pub static META = {
+        id: "KS1002",
+        name: "invalid-field-value",
+        cause: Cause::WorkloadBadSpec,
+        severity: Severity::Error,
+        kind: RuleKind::Static,
+        summary: "a manifest field has the wrong type or a required field is missing, so the API server rejects it",
+    }
+}
+
+pub struct InvalidFieldValue;
+
+impl Rule for InvalidFieldValue {
+    fn meta(&self) -> &'static ks_core::RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
+        for (doc, report) in cx.ev.manifests.iter().zip(cx.schema()) {
+            let mut problems = Vec::new();
+            if let Some((path, msg)) = &report.invalid {
+                problems.push((path.clone(), clean_message(msg)));
+            }
+            for path in &report.missing {
+                let field = path.0.last().map(|s| match s {
+                    ks_core::manifest::Seg::Key(k) => k.clone(),
+                    ks_core::manifest::Seg::Index(i) => i.to_string(),
+                });
+                problems.push((path.clone(), format!("missing required field `{}`", field.unwrap_or_default())));
+            }
+            if doc.name.is_empty() {
+                problems.push((ks_core::FieldPath::parse("metadata"), "missing field `name`".to_string()));
+            }
+            for (path, msg) in problems {
+                let at = if path.0.is_empty() { "the object".to_string() } else { format!("`{path}`") };
+                let mut f = doc_finding(
+                    &META,
+                    doc,
+                    &path,
+                    format!("{} is invalid at {at}: {msg}", doc_name(doc)),
+                    format!(
+                        "The API server will reject {} ({}): {msg} at {at}. Nothing in this object is applied until it is fixed.",
+                        doc_name(doc),
+                        doc.api_version
+                    ),
+                );
+                f.fix.push(Fix::text(format!("Correct {at} ({msg})")));
+                f.fix.push(Fix::cmd(
+                    "Check with the API server",
+                    format!("kubectl apply --dry-run=server -f {}", doc.file),
+                ));
+                out.push(f);
+            }
+        }
+    }
+}
+
+/// serde's "invalid type: string \"http\", expected i32 at line 1 column 2" without the
+/// serde_json position (which is not the file's).
+fn clean_message(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}

@@ -1,0 +1,209 @@
+//! Pod templates of the workload documents in a lint run, read from the documents as written
+//! (not the typed objects) so that every field a rule names has its exact path, and thus its
+//! file, line and column.
+
+use ks_core::manifest::{FieldPath, Seg};
+use ks_core::{Evidence, ManifestDoc};
+use serde_json::Value;
+
+use super::pod_spec_path;
+
+/// One pod template (or bare Pod) in a manifest document.
+pub struct PodTemplate<'a> {
+    pub doc: &'a ManifestDoc,
+    /// `spec.template.spec` (Deployment), `spec` (Pod), ...
+    pub spec_path: FieldPath,
+    pub spec: &'a Value,
+    /// `spec.template.metadata` (Deployment), `metadata` (Pod), ...
+    pub meta_path: FieldPath,
+}
+
+/// One container of a pod template.
+pub struct ContainerAt<'a> {
+    /// `spec.template.spec.containers[1]`.
+    pub path: FieldPath,
+    pub value: &'a Value,
+    pub name: &'a str,
+    /// Declared under `initContainers`.
+    pub init: bool,
+}
+
+impl<'a> ContainerAt<'a> {
+    /// A regular container, or a native sidecar (an init container with `restartPolicy:
+    /// Always`): the containers that run alongside the app for the pod's life.
+    pub fn runs_with_app(&self) -> bool {
+        !self.init || self.value["restartPolicy"].as_str() == Some("Always")
+    }
+
+    pub fn image(&self) -> Option<&'a str> {
+        self.value["image"].as_str()
+    }
+
+    /// The path of one of the container's fields.
+    pub fn field(&self, key: &str) -> FieldPath {
+        self.path.clone().key(key)
+    }
+}
+
+impl<'a> PodTemplate<'a> {
+    /// Regular containers first, then init containers, each with its path.
+    pub fn containers(&self) -> Vec<ContainerAt<'a>> {
+        let mut out = Vec::new();
+        for (list, init) in [("containers", false), ("initContainers", true)] {
+            let Some(items) = self.spec[list].as_array() else { continue };
+            for (i, c) in items.iter().enumerate() {
+                let Some(name) = c["name"].as_str() else { continue };
+                out.push(ContainerAt { path: self.spec_path.clone().key(list).index(i), value: c, name, init });
+            }
+        }
+        out
+    }
+
+    /// The template's metadata (annotations, labels); `Null` when absent.
+    pub fn meta(&self) -> &'a Value {
+        self.meta_path.get(&self.doc.value).unwrap_or(&Value::Null)
+    }
+
+    /// A pod template annotation (or label, where injectors also accept one) as text.
+    pub fn annotation(&self, key: &str) -> Option<&'a str> {
+        let meta = self.meta();
+        meta["annotations"].get(key).or_else(|| meta["labels"].get(key)).and_then(Value::as_str)
+    }
+
+    /// The path of a pod template annotation.
+    pub fn annotation_path(&self, key: &str) -> FieldPath {
+        let meta = self.meta();
+        let holder = if meta["annotations"].get(key).is_some() || meta["labels"].get(key).is_none() {
+            "annotations"
+        } else {
+            "labels"
+        };
+        self.meta_path.clone().key(holder).key(key)
+    }
+
+    /// The pod-level securityContext (`Null` when absent).
+    pub fn security_context(&self) -> &'a Value {
+        &self.spec["securityContext"]
+    }
+
+    /// The namespace the pods run in ("" when the manifest leaves it to the apply context).
+    pub fn namespace(&self) -> &'a str {
+        self.doc.namespace.as_deref().unwrap_or("")
+    }
+
+    /// `-n shop ` for kubectl commands, empty when the manifest has no namespace.
+    pub fn ns_flag(&self) -> String {
+        match &self.doc.namespace {
+            Some(ns) => format!("-n {ns} "),
+            None => String::new(),
+        }
+    }
+
+    /// `deployment/backend` for kubectl commands.
+    pub fn kubectl_ref(&self) -> String {
+        format!("{}/{}", self.doc.kind.to_ascii_lowercase(), self.doc.name)
+    }
+}
+
+/// Every pod template of every workload document (Deployment, StatefulSet, DaemonSet,
+/// ReplicaSet, Job, CronJob, ReplicationController, PodTemplate) and every bare Pod.
+pub fn pod_templates(ev: &Evidence) -> Vec<PodTemplate<'_>> {
+    ev.manifests.iter().filter_map(pod_template).collect()
+}
+
+/// The pod template of one document, if it is a workload with one.
+pub fn pod_template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
+    let spec_path = pod_spec_path(&doc.kind)?;
+    let spec = spec_path.get(&doc.value).filter(|v| v.is_object())?;
+    let mut meta_path = spec_path.clone();
+    meta_path.0.pop();
+    meta_path.0.push(Seg::Key("metadata".into()));
+    Some(PodTemplate { doc, spec_path, spec, meta_path })
+}
+
+/// A small YAML rendering of an env list or securityContext for fixes: one `- name:` item
+/// per entry, indented for pasting under `env:`.
+pub fn yaml_block(v: &Value, indent: usize) -> String {
+    let mut out = String::new();
+    write_yaml(v, indent, &mut out, false);
+    out
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => {
+            let plain = !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-/[]'".contains(c))
+                && !matches!(s.as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off")
+                && s.parse::<f64>().is_err();
+            if plain { s.clone() } else { format!("{s:?}") }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn write_yaml(v: &Value, indent: usize, out: &mut String, in_list_item: bool) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                out.push_str(&pad);
+                out.push_str("- ");
+                match item {
+                    Value::Object(_) => write_yaml(item, indent + 2, out, true),
+                    other => {
+                        out.push_str(&scalar(other));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (i, (k, val)) in map.iter().enumerate() {
+                if !(in_list_item && i == 0) {
+                    out.push_str(&pad);
+                }
+                out.push_str(k);
+                out.push(':');
+                match val {
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push('\n');
+                        write_yaml(val, indent + 2, out, false);
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push('\n');
+                        write_yaml(val, indent, out, false);
+                    }
+                    other => {
+                        out.push(' ');
+                        out.push_str(&scalar(other));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        other => {
+            out.push_str(&pad);
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn env_blocks_render_as_pasteable_yaml() {
+        let env = json!([
+            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {"name": "MODE", "value": "true"},
+        ]);
+        assert_eq!(
+            yaml_block(&env, 0),
+            "- name: POD_NAMESPACE\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.namespace\n- name: MODE\n  value: \"true\"\n"
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! Schema checks of manifest documents against the Kubernetes API types (k8s-openapi):
+//! unknown fields (which the API server drops with only a warning), wrong types and missing
+//! required fields (which it rejects). Computed once per run for every document; the
+//! schema rules only report from it.
+
+use ks_core::ManifestDoc;
+use ks_core::manifest::{FieldPath, Seg};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// What decoding one document found.
+#[derive(Debug, Default, Clone)]
+pub struct SchemaReport {
+    /// Whether the kind is one kubesleuth knows the schema of.
+    pub known_kind: bool,
+    /// Fields the API types do not have, with where the same name would be valid.
+    pub unknown: Vec<UnknownField>,
+    /// The first type error: where, and serde's message (values removed for Secrets).
+    pub invalid: Option<(FieldPath, String)>,
+    /// Required fields that are absent (k8s-openapi decodes them as defaults, so they are
+    /// checked from [`REQUIRED`]).
+    pub missing: Vec<FieldPath>,
+}
+
+/// Required fields the API server's validation insists on, per kind. `$pod` stands for the
+/// kind's pod spec; `[*]` for every element of a list.
+pub static REQUIRED: &[(&str, &str)] = &[
+    ("*", "$pod.containers"),
+    ("*", "$pod.containers[*].name"),
+    ("*", "$pod.containers[*].image"),
+    ("*", "$pod.containers[*].ports[*].containerPort"),
+    ("*", "$pod.containers[*].env[*].name"),
+    ("*", "$pod.containers[*].volumeMounts[*].name"),
+    ("*", "$pod.containers[*].volumeMounts[*].mountPath"),
+    ("*", "$pod.initContainers[*].name"),
+    ("*", "$pod.initContainers[*].image"),
+    ("*", "$pod.volumes[*].name"),
+    ("Deployment", "spec.selector"),
+    ("Deployment", "spec.template"),
+    ("StatefulSet", "spec.selector"),
+    ("StatefulSet", "spec.template"),
+    ("DaemonSet", "spec.selector"),
+    ("DaemonSet", "spec.template"),
+    ("ReplicaSet", "spec.selector"),
+    ("Job", "spec.template"),
+    ("CronJob", "spec.schedule"),
+    ("CronJob", "spec.jobTemplate"),
+    ("Service", "spec.ports[*].port"),
+    ("Ingress", "spec.rules[*].http.paths[*].pathType"),
+    ("Ingress", "spec.rules[*].http.paths[*].backend"),
+    ("HorizontalPodAutoscaler", "spec.scaleTargetRef"),
+    ("HorizontalPodAutoscaler", "spec.maxReplicas"),
+    ("RoleBinding", "roleRef"),
+    ("ClusterRoleBinding", "roleRef"),
+    ("PersistentVolumeClaim", "spec"),
+];
+
+/// Absent required fields of one document.
+fn missing_required(doc: &ManifestDoc) -> Vec<FieldPath> {
+    let mut out = Vec::new();
+    let pod = super::pod_spec_path(&doc.kind);
+    for (kind, pattern) in REQUIRED {
+        let pattern = match (pattern.strip_prefix("$pod"), &pod) {
+            (Some(rest), Some(pod)) => format!("{pod}{rest}"),
+            (Some(_), None) => continue,
+            (None, _) if *kind == doc.kind => pattern.to_string(),
+            (None, _) => continue,
+        };
+        let segs: Vec<&str> = pattern.split('.').collect();
+        walk_required(&doc.value, &segs, FieldPath::default(), &mut out);
+    }
+    out
+}
+
+/// Follow `segs` (`name` or `name[*]`); a missing last segment under an existing parent is
+/// reported. Missing intermediate parents are not (their own rule covers them, or they are
+/// optional).
+fn walk_required(v: &Value, segs: &[&str], at: FieldPath, out: &mut Vec<FieldPath>) {
+    let Some((first, rest)) = segs.split_first() else { return };
+    let (name, each) = match first.strip_suffix("[*]") {
+        Some(n) => (n, true),
+        None => (*first, false),
+    };
+    let Value::Object(m) = v else { return };
+    match m.get(name) {
+        None | Some(Value::Null) if rest.is_empty() => out.push(at.key(name)),
+        None | Some(Value::Null) => {}
+        Some(child) if each => {
+            if let Value::Array(items) = child {
+                for (i, item) in items.iter().enumerate() {
+                    walk_required(item, rest, at.clone().key(name).index(i), out);
+                }
+            }
+        }
+        Some(child) => walk_required(child, rest, at.key(name), out),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UnknownField {
+    pub path: FieldPath,
+    /// Another place in the object where this field name is valid (e.g. a container's
+    /// securityContext for `capabilities` written at pod level).
+    pub belongs: Option<FieldPath>,
+    /// A known field name a typo most likely meant, valid at the same place.
+    pub did_you_mean: Option<String>,
+}
+
+type Checker = fn(&Value) -> (Vec<FieldPath>, Option<(FieldPath, String)>);
+
+fn decode<T: DeserializeOwned>(v: &Value) -> (Vec<FieldPath>, Option<(FieldPath, String)>) {
+    let mut unknown = Vec::new();
+    let mut track = serde_path_to_error::Track::new();
+    let result: Result<T, _> = {
+        let de = serde_path_to_error::Deserializer::new(v, &mut track);
+        serde_ignored::deserialize(de, |p| unknown.push(ignored_path(&p)))
+    };
+    let invalid = result.err().map(|e| (error_path(&track.path()), e.to_string()));
+    (unknown, invalid)
+}
+
+fn ignored_path(p: &serde_ignored::Path<'_>) -> FieldPath {
+    fn walk(p: &serde_ignored::Path<'_>, out: &mut Vec<Seg>) {
+        use serde_ignored::Path;
+        match p {
+            Path::Root => {}
+            Path::Seq { parent, index } => {
+                walk(parent, out);
+                out.push(Seg::Index(*index));
+            }
+            Path::Map { parent, key } => {
+                walk(parent, out);
+                out.push(Seg::Key(key.clone()));
+            }
+            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+                walk(parent, out)
+            }
+        }
+    }
+    let mut segs = Vec::new();
+    walk(p, &mut segs);
+    FieldPath(segs)
+}
+
+fn error_path(p: &serde_path_to_error::Path) -> FieldPath {
+    use serde_path_to_error::Segment;
+    FieldPath(
+        p.iter()
+            .filter_map(|s| match s {
+                Segment::Seq { index } => Some(Seg::Index(*index)),
+                Segment::Map { key } => Some(Seg::Key(key.clone())),
+                Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
+                Segment::Unknown => None,
+            })
+            .collect(),
+    )
+}
+
+macro_rules! schema_table {
+    ($($api:literal, $kind:literal => $ty:ty;)*) => {
+        fn checker(api: &str, kind: &str) -> Option<Checker> {
+            match (api, kind) {
+                $(($api, $kind) => Some(decode::<$ty> as Checker),)*
+                _ => None,
+            }
+        }
+        /// Every `(apiVersion, kind)` with a schema.
+        pub const KNOWN: &[(&str, &str)] = &[$(($api, $kind)),*];
+    };
+}
+
+use ks_core::k8s_openapi::api::{
+    admissionregistration::v1 as admission, apps::v1 as apps, autoscaling::v1 as autoscaling1,
+    autoscaling::v2 as autoscaling2, batch::v1 as batch, certificates::v1 as certificates,
+    coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery, networking::v1 as networking,
+    node::v1 as node, policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
+};
+use ks_core::k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+
+schema_table! {
+    "v1", "Pod" => core::Pod;
+    "v1", "Service" => core::Service;
+    "v1", "ConfigMap" => core::ConfigMap;
+    "v1", "Secret" => core::Secret;
+    "v1", "ServiceAccount" => core::ServiceAccount;
+    "v1", "Namespace" => core::Namespace;
+    "v1", "PersistentVolumeClaim" => core::PersistentVolumeClaim;
+    "v1", "PersistentVolume" => core::PersistentVolume;
+    "v1", "Endpoints" => core::Endpoints;
+    "v1", "LimitRange" => core::LimitRange;
+    "v1", "ResourceQuota" => core::ResourceQuota;
+    "v1", "ReplicationController" => core::ReplicationController;
+    "v1", "Node" => core::Node;
+    "v1", "PodTemplate" => core::PodTemplate;
+    "apps/v1", "Deployment" => apps::Deployment;
+    "apps/v1", "StatefulSet" => apps::StatefulSet;
+    "apps/v1", "DaemonSet" => apps::DaemonSet;
+    "apps/v1", "ReplicaSet" => apps::ReplicaSet;
+    "apps/v1", "ControllerRevision" => apps::ControllerRevision;
+    "batch/v1", "Job" => batch::Job;
+    "batch/v1", "CronJob" => batch::CronJob;
+    "networking.k8s.io/v1", "Ingress" => networking::Ingress;
+    "networking.k8s.io/v1", "IngressClass" => networking::IngressClass;
+    "networking.k8s.io/v1", "NetworkPolicy" => networking::NetworkPolicy;
+    "policy/v1", "PodDisruptionBudget" => policy::PodDisruptionBudget;
+    "rbac.authorization.k8s.io/v1", "Role" => rbac::Role;
+    "rbac.authorization.k8s.io/v1", "ClusterRole" => rbac::ClusterRole;
+    "rbac.authorization.k8s.io/v1", "RoleBinding" => rbac::RoleBinding;
+    "rbac.authorization.k8s.io/v1", "ClusterRoleBinding" => rbac::ClusterRoleBinding;
+    "autoscaling/v2", "HorizontalPodAutoscaler" => autoscaling2::HorizontalPodAutoscaler;
+    "autoscaling/v1", "HorizontalPodAutoscaler" => autoscaling1::HorizontalPodAutoscaler;
+    "storage.k8s.io/v1", "StorageClass" => storage::StorageClass;
+    "storage.k8s.io/v1", "CSIDriver" => storage::CSIDriver;
+    "storage.k8s.io/v1", "VolumeAttachment" => storage::VolumeAttachment;
+    "apiextensions.k8s.io/v1", "CustomResourceDefinition" => apiextensions::CustomResourceDefinition;
+    "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration" => admission::ValidatingWebhookConfiguration;
+    "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration" => admission::MutatingWebhookConfiguration;
+    "scheduling.k8s.io/v1", "PriorityClass" => scheduling::PriorityClass;
+    "coordination.k8s.io/v1", "Lease" => coordination::Lease;
+    "discovery.k8s.io/v1", "EndpointSlice" => discovery::EndpointSlice;
+    "certificates.k8s.io/v1", "CertificateSigningRequest" => certificates::CertificateSigningRequest;
+    "node.k8s.io/v1", "RuntimeClass" => node::RuntimeClass;
+}
+
+/// Field names of the Kubernetes API, for "did you mean" (generated from k8s-openapi's
+/// field tables by `fixtures/gen/field_names.sh`).
+static FIELD_NAMES: &str = include_str!("field_names.txt");
+
+/// Check one document.
+pub fn check(doc: &ManifestDoc) -> SchemaReport {
+    let Some(check) = checker(&doc.api_version, &doc.kind) else {
+        return SchemaReport::default();
+    };
+    let (unknown, mut invalid) = check(&doc.value);
+    // Explanations re-decode variants of the document; they are only sound when the
+    // original decodes (a type error stops decoding before later unknown fields).
+    let explain = invalid.is_none();
+    if doc.kind == "Secret" {
+        // serde quotes the offending value; a Secret's values are never shown.
+        if let Some((_, msg)) = &mut invalid {
+            *msg = strip_quoted(msg);
+        }
+    }
+    let unknown = unknown
+        .into_iter()
+        .map(|path| {
+            if explain {
+                explain_unknown(check, &doc.value, path)
+            } else {
+                UnknownField { path, belongs: None, did_you_mean: None }
+            }
+        })
+        .collect();
+    let missing = if invalid.is_none() { missing_required(doc) } else { Vec::new() };
+    SchemaReport { known_kind: true, unknown, invalid, missing }
+}
+
+fn strip_quoted(msg: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in msg.chars() {
+        if c == '"' {
+            inside = !inside;
+            if inside {
+                out.push_str("\"…\"");
+            }
+            continue;
+        }
+        if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Where else the unknown field's name is valid: move it to each map in the document (and
+/// to each container's securityContext, which is often absent) and re-check; and the closest
+/// known name valid in place.
+fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownField {
+    let Some(Seg::Key(name)) = path.0.last().cloned() else {
+        return UnknownField { path, belongs: None, did_you_mean: None };
+    };
+    let parent = FieldPath(path.0[..path.0.len() - 1].to_vec());
+    let value = path.get(root).cloned().unwrap_or(Value::Null);
+    let mut without = root.clone();
+    remove_at(&mut without, &path);
+    let accepted_at = |target: &FieldPath, key: &str| -> bool {
+        let mut trial = without.clone();
+        if !insert_at(&mut trial, target, key, value.clone()) {
+            return false;
+        }
+        let (unknown, invalid) = check(&trial);
+        let moved = target.clone().key(key);
+        invalid.is_none() && !unknown.contains(&moved)
+    };
+    let mut candidates = Vec::new();
+    collect_maps(root, &mut FieldPath::default(), &mut candidates);
+    // Each candidate costs a decode of the whole object; a huge object (a CRD's schema) gets
+    // the places nearest the field only.
+    candidates.sort_by_key(|c| std::cmp::Reverse(common_prefix(c, &parent)));
+    candidates.truncate(MAX_CANDIDATES);
+    let mut belongs = None;
+    for c in &candidates {
+        if *c != parent && accepted_at(c, &name) {
+            belongs = Some(c.clone());
+            break;
+        }
+    }
+    let did_you_mean = if belongs.is_none() {
+        let mut best: Option<(usize, &str)> = None;
+        for known in FIELD_NAMES.lines() {
+            let d = strsim::damerau_levenshtein(&name.to_ascii_lowercase(), &known.to_ascii_lowercase());
+            let limit = if name.len() <= 4 { 1 } else { 2 };
+            if d <= limit && best.is_none_or(|(bd, _)| d < bd) && known != name && accepted_at(&parent, known) {
+                best = Some((d, known));
+            }
+        }
+        best.map(|(_, k)| k.to_string())
+    } else {
+        None
+    };
+    UnknownField { path, belongs, did_you_mean }
+}
+
+const MAX_CANDIDATES: usize = 64;
+
+fn common_prefix(a: &FieldPath, b: &FieldPath) -> usize {
+    a.0.iter().zip(&b.0).take_while(|(x, y)| x == y).count()
+}
+
+/// Every mapping in the document, plus each container's `securityContext` (often absent
+/// and the usual home of misplaced fields).
+fn collect_maps(v: &Value, at: &mut FieldPath, out: &mut Vec<FieldPath>) {
+    match v {
+        Value::Object(m) => {
+            out.push(at.clone());
+            let is_container = m.contains_key("image") && m.contains_key("name");
+            if is_container && !m.contains_key("securityContext") {
+                out.push(at.clone().key("securityContext"));
+            }
+            for (k, child) in m {
+                // Maps of user data (labels, annotations, data) hold no fields.
+                if matches!(k.as_str(), "labels" | "annotations" | "data" | "stringData" | "matchLabels" | "selector")
+                    && !matches!(child.get("matchLabels"), Some(_))
+                {
+                    continue;
+                }
+                at.0.push(Seg::Key(k.clone()));
+                collect_maps(child, at, out);
+                at.0.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                at.0.push(Seg::Index(i));
+                collect_maps(child, at, out);
+                at.0.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn get_mut<'a>(v: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
+    let mut cur = v;
+    for seg in path {
+        cur = match seg {
+            Seg::Key(k) => cur.get_mut(k)?,
+            Seg::Index(i) => cur.get_mut(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+fn remove_at(v: &mut Value, path: &FieldPath) {
+    if let Some((Seg::Key(last), parent)) = path.0.split_last()
+        && let Some(Value::Object(m)) = get_mut(v, parent)
+    {
+        m.remove(last);
+    }
+}
+
+/// Put `key: value` into the map at `target`, creating the last map if absent.
+fn insert_at(v: &mut Value, target: &FieldPath, key: &str, value: Value) -> bool {
+    if get_mut(v, &target.0).is_none() {
+        let Some((Seg::Key(last), parent)) = target.0.split_last() else { return false };
+        let Some(Value::Object(m)) = get_mut(v, parent) else { return false };
+        m.insert(last.clone(), Value::Object(Map::new()));
+    }
+    match get_mut(v, &target.0) {
+        Some(Value::Object(m)) => {
+            m.insert(key.to_string(), value);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn doc(value: Value) -> ManifestDoc {
+        ManifestDoc {
+            file: "t.yaml".into(),
+            text: Arc::from(""),
+            start_line: 1,
+            end_line: 1,
+            api_version: value["apiVersion"].as_str().unwrap_or_default().to_string(),
+            kind: value["kind"].as_str().unwrap_or_default().to_string(),
+            namespace: None,
+            name: "x".into(),
+            template: None,
+            duplicate_keys: vec![],
+            prefix: FieldPath::default(),
+            value,
+        }
+    }
+
+    fn deployment(pod_spec: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+               "spec": {"selector": {"matchLabels": {"app": "x"}},
+                        "template": {"metadata": {"labels": {"app": "x"}}, "spec": pod_spec}}})
+    }
+
+    #[test]
+    fn pod_level_capabilities_belong_to_the_container() {
+        let d = doc(deployment(json!({
+            "securityContext": {"runAsNonRoot": true, "capabilities": {"add": ["NET_ADMIN"]}},
+            "containers": [{"name": "a", "image": "x"}]
+        })));
+        let r = check(&d);
+        assert!(r.invalid.is_none(), "{:?}", r.invalid);
+        assert_eq!(r.unknown.len(), 1);
+        assert_eq!(r.unknown[0].path.to_string(), "spec.template.spec.securityContext.capabilities");
+        assert_eq!(
+            r.unknown[0].belongs.as_ref().map(|p| p.to_string()).as_deref(),
+            Some("spec.template.spec.containers[0].securityContext")
+        );
+    }
+
+    #[test]
+    fn typo_suggests_the_known_name() {
+        let mut v = deployment(json!({"containers": [{"name": "a", "image": "x"}]}));
+        v["spec"]["replicaz"] = json!(3);
+        let r = check(&doc(v));
+        assert_eq!(r.unknown.len(), 1);
+        assert_eq!(r.unknown[0].did_you_mean.as_deref(), Some("replicas"));
+    }
+
+    #[test]
+    fn missing_required_fields_are_reported_where_their_parent_is() {
+        let v = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                       "spec": {"ports": [{"port": 80}, {"targetPort": 8080}]}});
+        let r = check(&doc(v));
+        assert_eq!(r.missing.iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["spec.ports[1].port"]);
+        let r = check(&doc(deployment(json!({"containers": [{"name": "a", "image": "x"}]}))));
+        assert!(r.missing.is_empty(), "{:?}", r.missing);
+    }
+
+    #[test]
+    fn wrong_type_has_its_path() {
+        let v = deployment(json!({"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": "http"}]}]}));
+        let r = check(&doc(v));
+        let (path, msg) = r.invalid.expect("invalid");
+        assert_eq!(path.to_string(), "spec.template.spec.containers[0].ports[0].containerPort");
+        assert!(msg.contains("invalid type"), "{msg}");
+    }
+
+    #[test]
+    fn clean_objects_and_unknown_kinds() {
+        let r = check(&doc(deployment(json!({"containers": [{"name": "a", "image": "x"}]}))));
+        assert!(r.known_kind && r.unknown.is_empty() && r.invalid.is_none());
+        let r = check(&doc(json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"x": 1}})));
+        assert!(!r.known_kind);
+    }
+
+    #[test]
+    fn secret_values_never_appear_in_messages() {
+        let v = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "hunter2-not-base64!"}});
+        let r = check(&doc(v));
+        let (_, msg) = r.invalid.expect("invalid base64");
+        assert!(!msg.contains("hunter2"), "{msg}");
+    }
+}

@@ -1,0 +1,307 @@
+//! The manifest source: YAML/JSON files, directories of them, Kustomize directories
+//! (rendered with `kubectl kustomize`) and Helm charts (rendered with `helm template`), read
+//! with the position of every document so findings can point at a file, line and column.
+//!
+//! Each object becomes both a [`ManifestDoc`] (the document as written, unknown fields
+//! included, for schema checks and positions) and, when it decodes, a typed object in the
+//! same evidence lists a snapshot fills, so the same rules read both.
+
+mod render;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ks_core::manifest::{FieldPath, ManifestDoc};
+use ks_core::{Evidence, Gap};
+use rayon::prelude::*;
+use serde_json::Value;
+
+pub use render::{HelmOptions, RenderError};
+
+use crate::SourceError;
+use crate::objects::add_object;
+
+/// How `lint` reads its inputs.
+#[derive(Clone, Debug)]
+pub struct ManifestOptions {
+    pub max_file_bytes: u64,
+    pub helm: HelmOptions,
+}
+
+impl Default for ManifestOptions {
+    fn default() -> Self {
+        ManifestOptions { max_file_bytes: 256 << 20, helm: HelmOptions::default() }
+    }
+}
+
+/// One thing to read: a file, or a directory rendered by a tool.
+enum Input {
+    File(PathBuf),
+    Kustomization(PathBuf),
+    Chart(PathBuf),
+}
+
+/// Read every manifest under `paths` (`-` is stdin). A path that does not exist, a chart
+/// that cannot be rendered (no `helm` on PATH, a template error) or a kustomization that
+/// does not build stop the run with an error naming it; unreadable files become gaps.
+pub fn load_manifests(paths: &[PathBuf], opts: &ManifestOptions) -> Result<Evidence, SourceError> {
+    let mut inputs = Vec::new();
+    let mut stdin_text = None;
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let mut buf = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+                .map_err(|source| SourceError::Io { path: p.clone(), source })?;
+            stdin_text = Some(buf);
+            continue;
+        }
+        if !p.exists() {
+            return Err(SourceError::NotFound { path: p.clone() });
+        }
+        collect(p, true, &mut inputs).map_err(|source| SourceError::Io { path: p.clone(), source })?;
+    }
+    let parts: Vec<Result<Evidence, SourceError>> = inputs
+        .par_iter()
+        .map(|input| {
+            let mut ev = Evidence::default();
+            match input {
+                Input::File(f) => load_file(f, opts, &mut ev),
+                Input::Kustomization(dir) => {
+                    let text = render::kustomize(dir)?;
+                    load_text(&format!("{} (kustomize)", dir.display()), Arc::from(text), &mut ev);
+                }
+                Input::Chart(dir) => {
+                    let text = render::helm_template(dir, &opts.helm)?;
+                    load_text(&format!("{} (helm template)", dir.display()), Arc::from(text), &mut ev);
+                }
+            }
+            Ok(ev)
+        })
+        .collect();
+    let mut evs = Vec::with_capacity(parts.len() + 1);
+    for p in parts {
+        evs.push(p?);
+    }
+    if let Some(text) = stdin_text {
+        let mut ev = Evidence::default();
+        load_text("<stdin>", Arc::from(text), &mut ev);
+        evs.push(ev);
+    }
+    let mut ev = Evidence::merge_all(evs);
+    ev.finish();
+    Ok(ev)
+}
+
+fn is_kustomization(dir: &Path) -> bool {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|f| dir.join(f).is_file())
+}
+
+fn is_chart(dir: &Path) -> bool {
+    dir.join("Chart.yaml").is_file()
+}
+
+fn is_manifest_file(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+}
+
+/// Files a directory walk reads, and rendered directories. A directory named explicitly is
+/// rendered when it is a kustomization or chart; below it, charts are rendered (their
+/// templates are not YAML) and everything else is read file by file.
+fn collect(p: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result<()> {
+    if p.is_dir() {
+        if is_chart(p) {
+            out.push(Input::Chart(p.to_path_buf()));
+            return Ok(());
+        }
+        if explicit && is_kustomization(p) {
+            out.push(Input::Kustomization(p.to_path_buf()));
+            return Ok(());
+        }
+        let walker = ignore::WalkBuilder::new(p).hidden(true).git_ignore(true).require_git(false).build();
+        let mut charts: Vec<PathBuf> = Vec::new();
+        let mut files = Vec::new();
+        for entry in walker {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            if entry.file_type().is_some_and(|t| t.is_dir()) {
+                if path != p && is_chart(path) {
+                    charts.push(path.to_path_buf());
+                }
+                continue;
+            }
+            if charts.iter().any(|c| path.starts_with(c)) {
+                continue;
+            }
+            // HOOK: build files
+            if is_manifest_file(path) || crate::build::is_build_file(path) {
+                files.push(path.to_path_buf());
+            }
+        }
+        files.sort();
+        charts.sort();
+        out.extend(charts.into_iter().map(Input::Chart));
+        out.extend(files.into_iter().map(Input::File));
+    } else {
+        out.push(Input::File(p.to_path_buf()));
+    }
+    Ok(())
+}
+
+fn gap(ev: &mut Evidence, file: &str, line: Option<u32>, message: impl Into<String>) {
+    ev.gaps.push(Gap { file: Some(file.to_string()), line, message: message.into() });
+}
+
+fn load_file(path: &Path, opts: &ManifestOptions, ev: &mut Evidence) {
+    let name = path.display().to_string();
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > opts.max_file_bytes => {
+            return gap(
+                ev,
+                &name,
+                None,
+                format!("file is {} bytes, over the {} byte limit; skipped", m.len(), opts.max_file_bytes),
+            );
+        }
+        Err(e) => return gap(ev, &name, None, format!("cannot read: {e}")),
+        Ok(_) => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return gap(ev, &name, None, format!("cannot read: {e}")),
+    };
+    // Dockerfiles and skaffold.yaml go to the build-file reader (KS15xx rules).
+    if crate::build::is_build_file(path) {
+        return crate::build::load_build_file(path, &bytes, ev);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => load_text(&name, Arc::from(text), ev),
+        Err(e) => {
+            let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
+            gap(ev, &name, Some(line as u32), "binary data, not UTF-8 text; skipped")
+        }
+    }
+}
+
+/// Read one YAML/JSON text (a file, stdin, rendered output) into `ev`.
+pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
+    let file: Arc<str> = Arc::from(name);
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if body.contains('\0') {
+        return gap(ev, name, None, "binary data (NUL bytes); skipped");
+    }
+    let (docs, err) = ks_core::yaml::parse_stream(body);
+    let sources = if text.contains("# Source: ") { helm_sources(&text) } else { Vec::new() };
+    for doc in docs {
+        let template = sources.iter().rev().find(|(line, _)| *line < doc.start_line).map(|(_, s)| s.clone());
+        let Value::Object(ref map) = doc.value else { continue };
+        let items = match (map.get("kind").and_then(Value::as_str), map.get("items")) {
+            (Some(k), Some(Value::Array(items))) if k.ends_with("List") => Some(items.clone()),
+            _ => None,
+        };
+        let base = ManifestDoc {
+            file: file.clone(),
+            text: text.clone(),
+            start_line: doc.start_line,
+            end_line: doc.end_line,
+            value: Value::Null,
+            api_version: String::new(),
+            kind: String::new(),
+            namespace: None,
+            name: String::new(),
+            template,
+            duplicate_keys: doc.duplicate_keys,
+            prefix: FieldPath::default(),
+        };
+        match items {
+            Some(items) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let mut d = base.clone();
+                    d.prefix = FieldPath::default().key("items").index(i);
+                    d.duplicate_keys.clear();
+                    add_doc(d, item, ev);
+                }
+            }
+            None => add_doc(base, doc.value, ev),
+        }
+    }
+    if let Some(e) = err {
+        gap(ev, name, Some(e.line), format!("YAML syntax error at column {}: {}", e.column, e.message));
+    }
+}
+
+fn add_doc(mut d: ManifestDoc, value: Value, ev: &mut Evidence) {
+    let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let (Some(kind), Some(api_version)) = (str_at("/kind"), str_at("/apiVersion")) else {
+        // Not a Kubernetes object (a values file, a compose file): not ours to judge.
+        return;
+    };
+    d.kind = kind;
+    d.api_version = api_version;
+    d.namespace = str_at("/metadata/namespace");
+    d.name = str_at("/metadata/name").or_else(|| str_at("/metadata/generateName")).unwrap_or_default();
+    // The typed copy is what the rules shared with snapshots read; a document that does not
+    // decode is left to the schema rules, which say why.
+    if let Ok(raw) = serde_json::to_string(&value) {
+        let _ = add_object(ev, &d.kind, &d.api_version, &raw);
+    }
+    d.value = value;
+    ev.manifests.push(d);
+}
+
+/// `(line, template)` for every `# Source: chart/templates/x.yaml` comment Helm writes.
+fn helm_sources(text: &str) -> Vec<(u32, String)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| l.strip_prefix("# Source: ").map(|s| (i as u32 + 1, s.trim().to_string())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Evidence {
+        let mut ev = Evidence::default();
+        load_text("t.yaml", Arc::from(text), &mut ev);
+        ev.finish();
+        ev
+    }
+
+    #[test]
+    fn documents_become_manifests_and_typed_objects() {
+        let ev = load(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n",
+        );
+        assert_eq!(ev.manifests.len(), 2);
+        assert_eq!(ev.deployments.len(), 1);
+        assert_eq!(ev.services.len(), 1);
+        assert_eq!(ev.manifests[1].start_line, 13);
+        let loc = ev.manifests[0].locate(&FieldPath::parse("spec.template.spec.containers[0].image"));
+        assert_eq!((loc.line, loc.column), (11, 32));
+    }
+
+    #[test]
+    fn list_items_locate_inside_the_list() {
+        let ev = load("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n");
+        assert_eq!(ev.manifests.len(), 1);
+        let loc = ev.manifests[0].locate(&FieldPath::parse("metadata.name"));
+        assert_eq!((loc.line, loc.column), (7, 5));
+    }
+
+    #[test]
+    fn helm_source_comments_name_the_template() {
+        let ev = load(
+            "---\n# Source: web/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+        );
+        assert_eq!(ev.manifests[0].template.as_deref(), Some("web/templates/svc.yaml"));
+        assert_eq!(ev.manifests[1].template.as_deref(), Some("web/templates/cm.yaml"));
+    }
+
+    #[test]
+    fn syntax_error_is_a_gap_with_its_line_and_earlier_documents_stay() {
+        let ev = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n");
+        assert_eq!(ev.manifests.len(), 1);
+        assert_eq!(ev.gaps.len(), 1);
+        assert!(ev.gaps[0].line.is_some_and(|l| l >= 5), "{:?}", ev.gaps);
+    }
+}
