@@ -504,7 +504,12 @@ impl Evidence {
     }
 
     /// The manifest document an object was read from (for positions), if it came from one.
-    pub fn manifest_of(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&crate::manifest::ManifestDoc> {
+    pub fn manifest_of(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&crate::manifest::ManifestDoc> {
         self.index.manifests.get(&ObjectKey::new(kind, namespace, name)).map(|&i| &self.manifests[i])
     }
 

@@ -37,21 +37,20 @@ impl FieldPath {
         let mut segs = Vec::new();
         let mut rest = s;
         while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix("[\"") {
-                if let Some(end) = r.find("\"]") {
-                    segs.push(Seg::Key(r[..end].to_string()));
-                    rest = r[end + 2..].trim_start_matches('.');
-                    continue;
-                }
+            if let Some(r) = rest.strip_prefix("[\"")
+                && let Some(end) = r.find("\"]")
+            {
+                segs.push(Seg::Key(r[..end].to_string()));
+                rest = r[end + 2..].trim_start_matches('.');
+                continue;
             }
-            if let Some(r) = rest.strip_prefix('[') {
-                if let Some(end) = r.find(']') {
-                    if let Ok(i) = r[..end].parse::<usize>() {
-                        segs.push(Seg::Index(i));
-                        rest = r[end + 1..].trim_start_matches('.');
-                        continue;
-                    }
-                }
+            if let Some(r) = rest.strip_prefix('[')
+                && let Some(end) = r.find(']')
+                && let Ok(i) = r[..end].parse::<usize>()
+            {
+                segs.push(Seg::Index(i));
+                rest = r[end + 1..].trim_start_matches('.');
+                continue;
             }
             let end = rest.find(['.', '[']).unwrap_or(rest.len());
             let end = if end == 0 { rest.len() } else { end };
@@ -148,6 +147,20 @@ pub struct ManifestDoc {
 impl ManifestDoc {
     pub fn key(&self) -> ObjectKey {
         ObjectKey::new(&self.kind, self.namespace.as_deref(), &self.name)
+    }
+
+    /// How kubectl reads this document's source: `-f deploy/web.yaml`, `-k overlays/prod`
+    /// for a rendered kustomization, `-f <(helm template chart)` for a rendered chart.
+    pub fn kubectl_source(&self) -> String {
+        if let Some(dir) = self.file.strip_suffix(" (kustomize)") {
+            format!("-k {dir}")
+        } else if let Some(dir) = self.file.strip_suffix(" (helm template)") {
+            format!("-f <(helm template {dir})")
+        } else if &*self.file == "<stdin>" {
+            "-f -".to_string()
+        } else {
+            format!("-f {}", self.file)
+        }
     }
 
     /// `Kind/ns/name`, for root keys.

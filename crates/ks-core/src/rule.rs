@@ -11,6 +11,8 @@ pub enum RuleKind {
     Static,
     /// Reads the developer's machine (`kubesleuth doctor --local`).
     Local,
+    /// Compares manifests with the cluster (`kubesleuth drift`).
+    Drift,
 }
 
 /// Everything the catalogue says about a rule. Built by [`declare_rule!`](crate::declare_rule).

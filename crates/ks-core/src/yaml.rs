@@ -76,7 +76,9 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
             }
         };
         last_line = last_line.max(span.end.line() as u32);
-        // Mapping keys keep their text: `on:` or `1:` as a key is the string "on" / "1".
+        // Mapping keys are resolved like values and then written back as text, the way
+        // sigs.k8s.io/yaml turns go-yaml's keys into JSON object keys: `on:` and `y:` are the
+        // key "true", `0x10:` is "16"; strings and floats keep the text written.
         let mut key_text: Option<String> = None;
         let node: Option<(Value, usize, Pos)> = match event {
             Event::DocumentStart(..) => {
@@ -158,6 +160,8 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
             Some(Frame::Map { value: map, key, path_len, .. }) => match key.take() {
                 None => {
                     let k = match value {
+                        Value::Bool(b) => b.to_string(),
+                        Value::Number(n) if !n.is_f64() => n.to_string(),
                         _ if key_text.is_some() => key_text.take().unwrap_or_default(),
                         Value::String(s) => s,
                         Value::Null => "null".to_string(),
@@ -195,8 +199,9 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
     (docs, None)
 }
 
-/// YAML 1.1 resolution as go-yaml v2 does it for plain scalars; quoted and block scalars
-/// are strings.
+/// YAML 1.1 resolution as go-yaml v2 (`resolve.go`) does it for plain scalars; quoted and
+/// block scalars are strings. Timestamps stay strings (go-yaml v2 keeps them as text when
+/// decoding into `interface{}`, which is what sigs.k8s.io/yaml does).
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     match tag {
         Some("str") => return Value::String(text.to_string()),
@@ -208,10 +213,11 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+        // go-yaml v2 also takes the single letters (PyYAML does not).
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
             return Value::Bool(true);
         }
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return Value::Bool(false);
         }
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
@@ -227,48 +233,106 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     Value::String(text.to_string())
 }
 
+/// go-yaml v2: a scalar starting with `.` is tried as a float; one starting with a digit or
+/// a sign, with `_` removed, as a Go base-0 integer (`0x`, `0o`, `0b`, and a leading `0`
+/// for octal), then as a float matching `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
 fn resolve_number(text: &str) -> Option<Number> {
-    let first = text.as_bytes().first()?;
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+    let first = *text.as_bytes().first()?;
+    if first == b'.' {
+        return text.parse::<f64>().ok().and_then(float_number);
+    }
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+')) {
         return None;
     }
     let clean: Cow<'_, str> = if text.contains('_') { Cow::Owned(text.replace('_', "")) } else { Cow::Borrowed(text) };
-    let (neg, body) = match clean.as_bytes()[0] {
-        b'-' => (true, &clean[1..]),
-        b'+' => (false, &clean[1..]),
-        _ => (false, &clean[..]),
-    };
-    let radix_int = |digits: &str, radix: u32| -> Option<Number> {
-        let v = i64::from_str_radix(digits, radix).ok()?;
-        Some(Number::from(if neg { -v } else { v }))
-    };
-    if let Some(hex) = body.strip_prefix("0x") {
-        return radix_int(hex, 16);
+    if let Some(n) = go_parse_int(&clean) {
+        return Some(n);
     }
-    if let Some(bin) = body.strip_prefix("0b") {
-        return radix_int(bin, 2);
-    }
-    if let Some(oct) = body.strip_prefix("0o") {
-        return radix_int(oct, 8);
-    }
-    if body.len() > 1 && body.starts_with('0') && body.bytes().all(|b| b.is_ascii_digit()) {
-        // YAML 1.1 octal: `defaultMode: 0644` is 420.
-        return radix_int(&body[1..], 8);
-    }
-    if body.bytes().all(|b| b.is_ascii_digit()) && !body.is_empty() {
-        if let Ok(v) = clean.parse::<i64>() {
-            return Some(Number::from(v));
-        }
-        if let Ok(v) = clean.parse::<u64>() {
-            return Some(Number::from(v));
-        }
-    }
-    let looks_float = body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && body.bytes().any(|b| b.is_ascii_digit());
-    if looks_float {
-        return clean.parse::<f64>().ok().and_then(Number::from_f64);
+    if is_yaml_style_float(&clean) {
+        return clean.parse::<f64>().ok().and_then(float_number);
     }
     None
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`.
+fn go_parse_int(text: &str) -> Option<Number> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (digits, radix) = match body.get(..2) {
+        Some("0x" | "0X") => (&body[2..], 16),
+        Some("0o" | "0O") => (&body[2..], 8),
+        Some("0b" | "0B") => (&body[2..], 2),
+        _ if body.len() > 1 && body.starts_with('0') => (&body[1..], 8),
+        _ => (body, 10),
+    };
+    // from_str_radix would take a second sign; Go does not.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        // i64::MIN's magnitude is one more than i64::MAX.
+        let v = 0i64.checked_sub_unsigned(magnitude)?;
+        Some(Number::from(v))
+    } else if let Ok(v) = i64::try_from(magnitude) {
+        Some(Number::from(v))
+    } else {
+        Some(Number::from(magnitude))
+    }
+}
+
+fn is_yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// A float as the API server receives it: Go's encoding/json writes a whole float64 below
+/// 1e21 without fraction or exponent (`replicas: 3.0` arrives as `3`, which an integer
+/// field accepts), so a whole value becomes an integer here too.
+fn float_number(f: f64) -> Option<Number> {
+    if f.fract() == 0.0 && f.abs() < 1e21 {
+        if f >= i64::MIN as f64 && f < i64::MAX as f64 {
+            return Some(Number::from(f as i64));
+        }
+        if f >= 0.0 && f < u64::MAX as f64 {
+            return Some(Number::from(f as u64));
+        }
+    }
+    Number::from_f64(f)
 }
 
 /// The position of `path` in one document's text (the key for a mapping entry, the item for
@@ -314,46 +378,47 @@ pub fn locate(text: &str, first_line: u32, path: &FieldPath) -> Option<Pos> {
             continue;
         }
         // Mapping key?
-        if let Some(l) = levels.last_mut() {
-            if l.is_map && l.expect_key {
-                l.expect_key = false;
-                let depth = levels.iter().filter(|l| l.matched).count();
-                let on_path = levels.iter().all(|l| l.matched);
-                pending = None;
-                if on_path && let Event::Scalar(k, ..) = &event {
-                    if let Some(Seg::Key(want)) = target.get(depth - 1) {
-                        if want == k.as_ref() {
-                            let p = shift(pos(&span));
-                            if best.as_ref().is_none_or(|(d, _)| *d < depth) {
-                                best = Some((depth, p));
-                            }
-                            if depth == target.len() {
-                                return Some(p);
-                            }
-                            pending = Some(depth);
-                        }
-                    }
+        if let Some(l) = levels.last_mut()
+            && l.is_map
+            && l.expect_key
+        {
+            l.expect_key = false;
+            let depth = levels.iter().filter(|l| l.matched).count();
+            let on_path = levels.iter().all(|l| l.matched);
+            pending = None;
+            if on_path
+                && let Event::Scalar(k, ..) = &event
+                && let Some(Seg::Key(want)) = target.get(depth - 1)
+                && want == k.as_ref()
+            {
+                let p = shift(pos(&span));
+                if best.as_ref().is_none_or(|(d, _)| *d < depth) {
+                    best = Some((depth, p));
                 }
-                continue;
+                if depth == target.len() {
+                    return Some(p);
+                }
+                pending = Some(depth);
             }
+            continue;
         }
         // A value node (or the root, or a sequence item).
         let mut on_target = pending.take();
-        if let Some(l) = levels.last() {
-            if !l.is_map {
-                let depth = levels.iter().filter(|l| l.matched).count();
-                let on_path = levels.iter().all(|l| l.matched);
-                on_target = None;
-                if on_path && matches!(target.get(depth - 1), Some(Seg::Index(i)) if *i == l.index) {
-                    let p = shift(pos(&span));
-                    if best.as_ref().is_none_or(|(d, _)| *d < depth) {
-                        best = Some((depth, p));
-                    }
-                    if depth == target.len() {
-                        return Some(p);
-                    }
-                    on_target = Some(depth);
+        if let Some(l) = levels.last()
+            && !l.is_map
+        {
+            let depth = levels.iter().filter(|l| l.matched).count();
+            let on_path = levels.iter().all(|l| l.matched);
+            on_target = None;
+            if on_path && matches!(target.get(depth - 1), Some(Seg::Index(i)) if *i == l.index) {
+                let p = shift(pos(&span));
+                if best.as_ref().is_none_or(|(d, _)| *d < depth) {
+                    best = Some((depth, p));
                 }
+                if depth == target.len() {
+                    return Some(p);
+                }
+                on_target = Some(depth);
             }
         }
         if is_start {
@@ -388,19 +453,44 @@ mod tests {
         assert_eq!(
             docs[0].value,
             json!({"a": true, "b": "yes", "c": 420, "d": 1.5, "e": null, "f": "1", "g": 31, "h": 10, "i": -3,
-                   "j": 1000.0, "k": "1.2.3", "l": "12"})
+                   "j": 1000, "k": "1.2.3", "l": "12"})
         );
     }
 
     #[test]
+    fn resolves_like_go_yaml_v2() {
+        // Each line: what go-yaml v2 (and so the API server) makes of the plain scalar.
+        let (docs, err) = parse_stream(concat!(
+            "a: y\nb: N\nc: 08\nd: 0o17\ne: 0B11\nf: 1_000\ng: .5\nh: 3.0\ni: 1e3\nj: 2024-01-02\n",
+            "k: 1:30\nl: -0x10\nm: +7\nr: 0.1.2\no: 9223372036854775808\np: 1e\nq: -9223372036854775808\n",
+        ));
+        assert!(err.is_none());
+        assert_eq!(
+            docs[0].value,
+            json!({"a": true, "b": false, "c": 8, "d": 15, "e": 3, "f": 1000, "g": 0.5, "h": 3, "i": 1000,
+                   "j": "2024-01-02", "k": "1:30", "l": -16, "m": 7, "r": "0.1.2", "o": 9223372036854775808u64,
+                   "p": "1e", "q": i64::MIN})
+        );
+    }
+
+    #[test]
+    fn keys_resolve_like_values() {
+        let (docs, _) = parse_stream("on: 1\ny: 2\n0x10: 3\n'yes': 4\n1.5: 5\nname: 6\n");
+        assert_eq!(docs[0].value, json!({"true": 2, "16": 3, "yes": 4, "1.5": 5, "name": 6}));
+        // `on` and `y` are the same key once resolved: the first is lost.
+        assert_eq!(docs[0].duplicate_keys.len(), 1);
+        assert_eq!(docs[0].duplicate_keys[0].0.to_string(), "true");
+    }
+
+    #[test]
     fn documents_lines_and_duplicates() {
-        let text = "# c\napiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: x\n  name: y\nl:\n- a: 1\n- a: 2\n  a: 3\n";
+        let text = "# c\napiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: x\n  name: z\nl:\n- a: 1\n- a: 2\n  a: 3\n";
         let (docs, err) = parse_stream(text);
         assert!(err.is_none());
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].start_line, 2);
         assert_eq!(docs[1].start_line, 5);
-        assert_eq!(docs[1].value["metadata"]["name"], "y");
+        assert_eq!(docs[1].value["metadata"]["name"], "z");
         assert_eq!(docs[1].duplicate_keys.len(), 2);
         assert_eq!(docs[1].duplicate_keys[1].0.to_string(), "l[1].a");
         assert_eq!(docs[1].duplicate_keys[0].0.to_string(), "metadata.name");
@@ -409,8 +499,11 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merges() {
-        let (docs, _) = parse_stream("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\ncopy: *b\n");
-        assert_eq!(docs[0].value, json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}, "copy": {"x": 1, "y": 2}}));
+        let (docs, _) = parse_stream("base: &b {x: 1, z: 2}\nother:\n  <<: *b\n  z: 3\ncopy: *b\n");
+        assert_eq!(
+            docs[0].value,
+            json!({"base": {"x": 1, "z": 2}, "other": {"x": 1, "z": 3}, "copy": {"x": 1, "z": 2}})
+        );
     }
 
     #[test]

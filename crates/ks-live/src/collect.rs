@@ -99,8 +99,46 @@ pub struct Report {
     pub warning: Option<String>,
 }
 
+/// An object kept for a snapshot, as the server sent it (a Secret without values): JSON
+/// text is a fraction of the memory of a parsed tree, and the writer redacts one object at
+/// a time.
+#[derive(Debug)]
+pub struct Kept {
+    /// The object's kind and apiVersion (list items often leave them out).
+    pub kind: String,
+    pub api_version: String,
+    pub raw: Box<RawValue>,
+}
+
+impl Kept {
+    /// The object as a JSON tree with `kind` and `apiVersion` set.
+    pub fn value(&self) -> Result<Value, serde_json::Error> {
+        let mut v: Value = serde_json::from_str(self.raw.get())?;
+        if let Value::Object(m) = &mut v {
+            m.entry("kind").or_insert_with(|| Value::String(self.kind.clone()));
+            m.entry("apiVersion").or_insert_with(|| Value::String(self.api_version.clone()));
+        }
+        Ok(v)
+    }
+
+    /// `metadata.namespace`, read without parsing the rest.
+    pub fn namespace(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct M {
+            #[serde(default)]
+            metadata: Option<N>,
+        }
+        #[derive(Deserialize)]
+        struct N {
+            #[serde(default)]
+            namespace: Option<String>,
+        }
+        serde_json::from_str::<M>(self.raw.get()).ok()?.metadata?.namespace
+    }
+}
+
 /// Objects kept for a snapshot, by resource.
-pub type Objects = BTreeMap<ResourceSpec, Vec<Value>>;
+pub type Objects = BTreeMap<ResourceSpec, Vec<Kept>>;
 
 /// Everything a live collection produced.
 #[derive(Debug, Default)]
@@ -141,7 +179,7 @@ enum Outcome {
 #[derive(Default)]
 struct Part {
     ev: Evidence,
-    objects: Vec<Value>,
+    objects: Vec<Kept>,
     outcome: Option<Outcome>,
     /// The server made up some of the objects (`kubesleuth serve`'s Namespaces for a
     /// snapshot that had none): the list does not say what exists.
@@ -154,6 +192,9 @@ struct State {
     parts: Vec<Part>,
     logs: HashMap<LogKey, LogExcerpt>,
     logs_denied: BTreeSet<Option<String>>,
+    /// Log requests planned, and answered (either way).
+    logs_planned: usize,
+    logs_answered: usize,
     log_gaps: Vec<Gap>,
 }
 
@@ -174,7 +215,14 @@ pub async fn collect(api: &Api, default_namespace: &str, opts: &LiveOptions) -> 
     let mut not_served = Vec::new();
 
     let run = async {
-        let served = discover(api).await;
+        let served = match discover(api).await {
+            Ok(served) => served,
+            Err(e) => {
+                // Unreachable, or credentials refused: every list would fail the same way.
+                lock(&state).log_gaps.push(live_gap(format!("cannot reach the API server: {e}")));
+                return;
+            }
+        };
         let mut jobs = Vec::new();
         for spec in RESOURCES.iter().filter(|s| opts.keep_objects || !s.snapshot_only) {
             let version = match served.as_ref().map(|s| s.resolve(spec)) {
@@ -229,6 +277,7 @@ pub async fn collect(api: &Api, default_namespace: &str, opts: &LiveOptions) -> 
                     opts.max_logs
                 )));
             }
+            lock(&state).logs_planned = keys.len();
             fetch_logs(api, &state, keys, opts, &progress).await;
         }
     };
@@ -310,6 +359,14 @@ fn finish(
         }
     }
     report.logs_fetched = st.logs.len();
+    if st.logs_answered < st.logs_planned {
+        gaps.push(live_gap(format!(
+            "logs: {} of {} failing containers' logs were not read within the {} s scan timeout",
+            st.logs_planned - st.logs_answered,
+            st.logs_planned,
+            opts.timeout.as_secs()
+        )));
+    }
     ev.logs = st.logs;
     for ns in &st.logs_denied {
         report.denied.push(Denied { resource: "pods/log".to_string(), verb: "get", namespace: ns.clone() });
@@ -455,7 +512,6 @@ async fn run_list(api: &Api, state: &Mutex<State>, id: usize, opts: &LiveOptions
     let mut restarted = false;
     let mut token: Option<String> = None;
     let mut read = 0usize;
-    progress.message(&format!("listing {}", job.label()));
     let outcome = loop {
         let mut query = format!("{path}?limit={}", opts.page_size.max(1));
         if let Some(t) = &token {
@@ -504,7 +560,12 @@ async fn run_list(api: &Api, state: &Mutex<State>, id: usize, opts: &LiveOptions
             None => break Outcome::Complete,
         }
     };
-    lock(state).parts[id].outcome = Some(outcome);
+    let (done, total) = {
+        let mut st = lock(state);
+        st.parts[id].outcome = Some(outcome);
+        (st.parts.iter().filter(|p| p.outcome.is_some()).count(), st.parts.len())
+    };
+    progress.message(&format!("listed {done} of {total} kinds"));
 }
 
 fn describe(e: &ApiError) -> String {
@@ -551,7 +612,10 @@ fn add_item(job: &ListJob, item: &RawValue, metadata_only: bool, keep: bool, par
         redact::strip_secret_values(&mut v);
         let text = v.to_string();
         match add_object(&mut part.ev, "Secret", "v1", &text) {
-            Ok(()) if keep => part.objects.push(v),
+            Ok(()) if keep => match RawValue::from_string(text) {
+                Ok(raw) => part.objects.push(Kept { kind: "Secret".into(), api_version: "v1".into(), raw }),
+                Err(e) => part.ev.gaps.push(item_gap(job, item, &e.to_string())),
+            },
             Ok(()) => {}
             Err(e) => part.ev.gaps.push(item_gap(job, item, &e.to_string())),
         }
@@ -569,16 +633,9 @@ fn add_item(job: &ListJob, item: &RawValue, metadata_only: bool, keep: bool, par
     let kind = head.kind.as_deref().unwrap_or(spec.kind);
     let api = head.api_version.as_deref().unwrap_or(&api_version);
     match add_object(&mut part.ev, kind, api, item.get()) {
-        Ok(()) if keep => match serde_json::from_str::<Value>(item.get()) {
-            Ok(mut v) => {
-                if let Value::Object(m) = &mut v {
-                    m.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
-                    m.entry("apiVersion").or_insert_with(|| Value::String(api.to_string()));
-                }
-                part.objects.push(v);
-            }
-            Err(e) => part.ev.gaps.push(item_gap(job, item, &e.to_string())),
-        },
+        Ok(()) if keep => {
+            part.objects.push(Kept { kind: kind.to_string(), api_version: api.to_string(), raw: item.to_owned() })
+        }
         Ok(()) => {}
         Err(e) => part.ev.gaps.push(item_gap(job, item, &e.to_string())),
     }
@@ -622,6 +679,7 @@ async fn fetch_logs(api: &Api, state: &Mutex<State>, keys: Vec<LogKey>, opts: &L
             async move {
                 let result = api.get(&logs::path(&key), "text/plain, */*").await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                lock(state).logs_answered += 1;
                 progress.message(&format!("reading logs of failing containers ({n}/{total})"));
                 match result {
                     Ok(body) => {
@@ -715,16 +773,23 @@ struct GroupVersion {
     version: String,
 }
 
-/// One request: `/apis`. None when it failed (then every kind is tried).
-async fn discover(api: &Api) -> Option<Served> {
-    let body = api.get("/apis", JSON).await.ok()?;
-    let list: GroupList = serde_json::from_slice(&body).ok()?;
+/// One request: `/apis`. `Ok(None)` when the server answered but not with a group list
+/// (then every kind is tried and a 404 tells); an error when it could not be reached or
+/// refused the credentials.
+async fn discover(api: &Api) -> Result<Option<Served>, ApiError> {
+    let body = match api.get("/apis", JSON).await {
+        Ok(b) => b,
+        Err(e @ ApiError::Transport(_)) => return Err(e),
+        Err(e) if e.code() == Some(401) => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    let Ok(list) = serde_json::from_slice::<GroupList>(&body) else { return Ok(None) };
     let groups = list
         .groups
         .into_iter()
         .map(|g| (g.name, (g.versions.into_iter().map(|v| v.version).collect(), g.preferred.map(|p| p.version))))
         .collect();
-    Some(Served { groups })
+    Ok(Some(Served { groups }))
 }
 
 #[cfg(test)]
@@ -748,9 +813,9 @@ mod tests {
         add_item(&secret_job(), &raw, true, true, &mut part);
         let s = &part.ev.secrets[0];
         assert!(!s.keys_known && s.keys.is_empty());
-        let kept = part.objects[0].to_string();
+        let kept = part.objects[0].raw.get();
         assert!(!kept.contains("VkFMVUUx") && !kept.contains("VkFMVUUy") && !kept.contains("\"data\""), "{kept}");
-        assert_eq!(part.objects[0]["kind"], "Secret");
+        assert_eq!(part.objects[0].value().unwrap()["kind"], "Secret");
 
         // --secret-keys: key names, no values.
         let mut part = Part::default();
@@ -758,9 +823,9 @@ mod tests {
         let s = &part.ev.secrets[0];
         assert!(s.keys_known);
         assert_eq!(s.keys.iter().map(String::as_str).collect::<Vec<_>>(), ["pw", "user"]);
-        let kept = part.objects[0].to_string();
+        let kept = part.objects[0].raw.get();
         assert!(!kept.contains("VkFMVUUx") && !kept.contains("VkFMVUUy"), "{kept}");
-        assert_eq!(part.objects[0]["data"]["pw"], "");
+        assert_eq!(part.objects[0].value().unwrap()["data"]["pw"], "");
     }
 
     #[test]

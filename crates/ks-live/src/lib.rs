@@ -13,7 +13,7 @@ pub mod write;
 
 pub use api::Api;
 pub use client::{ClientOptions, Target, connect};
-pub use collect::{Collection, Denied, LiveOptions, Report, collect};
+pub use collect::{Collection, Denied, Kept, LiveOptions, Report, collect};
 
 /// Errors that stop a live scan before it starts. Once connected, problems become gaps.
 #[derive(Debug, thiserror::Error)]

@@ -16,31 +16,29 @@ pub const MAX_LOGS: usize = 1000;
 /// Waiting reasons of a container that ran and failed (its last output explains why).
 const FAILING_WAITING: &[&str] = &["CrashLoopBackOff", "RunContainerError", "CreateContainerError", "Error"];
 
-/// The logs to fetch, current and previous, at most `max` requests. Also returns how many
-/// were left out by the bound.
+/// The logs to fetch, at most `max` requests: every failing container's current log first
+/// (the rules classify each pod's crash from it, and it is what `kubectl cluster-info dump`
+/// keeps), then previous instances while the bound allows. Also returns how many were left
+/// out.
 pub fn select<'a>(pods: impl IntoIterator<Item = &'a Pod>, max: usize) -> (Vec<LogKey>, usize) {
-    let mut out = Vec::new();
-    let mut skipped = 0;
+    let mut current = Vec::new();
+    let mut previous = Vec::new();
     for pod in pods {
-        let wanted = wanted_containers(pod);
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
-        for (container, previous) in wanted {
-            let keys = std::iter::once(false).chain(previous.then_some(true));
-            for prev in keys {
-                if out.len() >= max {
-                    skipped += 1;
-                    continue;
-                }
-                out.push(LogKey {
-                    namespace: ns.clone(),
-                    pod: name.clone(),
-                    container: container.clone(),
-                    previous: prev,
-                });
+        for (container, has_previous) in wanted_containers(pod) {
+            let key = LogKey { namespace: ns.clone(), pod: name.clone(), container, previous: false };
+            if has_previous {
+                previous.push(LogKey { previous: true, ..key.clone() });
             }
+            current.push(key);
         }
     }
+    let total = current.len() + previous.len();
+    let mut out = current;
+    out.extend(previous);
+    out.truncate(max);
+    let skipped = total - out.len();
     (out, skipped)
 }
 
@@ -154,5 +152,22 @@ mod tests {
         assert_eq!((keys.len(), skipped), (20, 0));
         let (keys, skipped) = select(ev.pods.iter().map(|p| &**p), 5);
         assert_eq!((keys.len(), skipped), (5, 15));
+    }
+
+    #[test]
+    fn current_logs_come_before_previous_ones_under_the_bound() {
+        let mut ev = Evidence::default();
+        for i in 0..3 {
+            ev.pods.push(pod(
+                &format!("p{i}"),
+                json!([{"name": "app", "image": "x", "imageID": "", "ready": false, "restartCount": 2,
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                        "lastState": {"terminated": {"exitCode": 1}}}]),
+            ));
+        }
+        let (keys, skipped) = select(ev.pods.iter().map(|p| &**p), 4);
+        let got: Vec<(&str, bool)> = keys.iter().map(|k| (k.pod.as_str(), k.previous)).collect();
+        assert_eq!(got, vec![("p0", false), ("p1", false), ("p2", false), ("p0", true)]);
+        assert_eq!(skipped, 2);
     }
 }

@@ -34,8 +34,11 @@ const PATTERNS: &[&str] = &[
     r"\b(?P<s>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16})\b",
     // The password in `scheme://user:password@host`.
     r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]+:(?P<s>[^\s/@]+)@",
-    // `password=...`, `"token": "..."`, `api_key: ...` in logs and config text.
-    r#"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"?\s*[=:]\s*"?(?P<s>[^\s"'&;,}]{3,})"#,
+    // `password=...` in logs, query strings and connection strings. Only `=`: with `:`
+    // ordinary messages match ("failed to fetch oauth token: unexpected status").
+    r#"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)=(?P<s>[^\s"'&;,}]{3,})"#,
+    // `"password": "..."` in JSON logs.
+    r#"(?i)"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)"\s*:\s*"(?P<s>[^"]{3,})""#,
 ];
 
 static COMPILED: LazyLock<(RegexSet, Vec<Regex>)> = LazyLock::new(|| {
@@ -207,6 +210,8 @@ mod tests {
         // Hosts stay readable: rules read them.
         assert!(redact_text("dial postgres://app:pw12345@db.shop.svc:5432/app").contains("@db.shop.svc:5432"));
         // Ordinary text is untouched.
+        let msg = "failed to fetch oauth token: unexpected status from GET request";
+        assert!(matches!(redact_text(msg), Cow::Borrowed(_)));
         assert!(matches!(redact_text("password authentication failed for user \"app\""), Cow::Borrowed(_)));
         assert!(matches!(redact_text("Back-off restarting failed container api"), Cow::Borrowed(_)));
     }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use ks_core::LogKey;
 use serde_json::{Value, json};
 
-use crate::collect::Collection;
+use crate::collect::{Collection, Kept};
 use crate::kinds::ResourceSpec;
 use crate::{LiveError, Target, redact};
 
@@ -79,7 +79,17 @@ impl ResourceSpec {
     }
 }
 
-/// Write `c` into `dir` (created; it must not exist or be empty).
+/// One file to write: a typed list (or a bare array for a list that stopped early) of
+/// objects.
+struct FilePlan<'a> {
+    list_kind: String,
+    kind: &'static str,
+    typed: bool,
+    items: Vec<&'a Kept>,
+}
+
+/// Write `c` into `dir` (created; it must not exist or be empty). Objects are redacted and
+/// written one at a time, so memory stays at the collection's JSON text.
 pub fn write_snapshot(dir: &Path, c: &Collection, info: &CaptureInfo<'_>) -> Result<Written, LiveError> {
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
@@ -94,6 +104,13 @@ pub fn write_snapshot(dir: &Path, c: &Collection, info: &CaptureInfo<'_>) -> Res
     let mut written = Written::default();
     let listed: BTreeSet<&str> = c.report.listed.iter().map(String::as_str).collect();
 
+    // Each object's namespace, read once.
+    let located: BTreeMap<&ResourceSpec, Vec<(Option<String>, &Kept)>> = c
+        .objects
+        .iter()
+        .map(|(spec, objs)| (spec, objs.iter().map(|o| (o.namespace().filter(|n| safe_segment(n)), o)).collect()))
+        .collect();
+
     // Namespaces in scope: the one asked for, else every one named by a Namespace or an
     // object.
     let mut namespaces: BTreeSet<String> = BTreeSet::new();
@@ -103,16 +120,13 @@ pub fn write_snapshot(dir: &Path, c: &Collection, info: &CaptureInfo<'_>) -> Res
         }
         None => {
             namespaces.extend(c.evidence.namespaces.iter().filter_map(|n| n.metadata.name.clone()));
-            for objs in c.objects.values() {
-                namespaces
-                    .extend(objs.iter().filter_map(|o| o.pointer("/metadata/namespace")?.as_str().map(String::from)));
-            }
+            namespaces.extend(located.values().flatten().filter_map(|(ns, _)| ns.clone()));
         }
     }
     namespaces.retain(|n| safe_segment(n));
 
-    // Group every kind's objects by file.
-    let mut files: BTreeMap<PathBuf, (String, Vec<Value>, bool)> = BTreeMap::new();
+    // Plan every file.
+    let mut files: BTreeMap<PathBuf, FilePlan<'_>> = BTreeMap::new();
     let mut specs: Vec<&ResourceSpec> = c.objects.keys().collect();
     for r in crate::kinds::RESOURCES {
         if listed.contains(r.kind) && !specs.contains(&r) {
@@ -122,48 +136,35 @@ pub fn write_snapshot(dir: &Path, c: &Collection, info: &CaptureInfo<'_>) -> Res
     for spec in specs {
         let complete = listed.contains(spec.kind);
         let name = file_name(spec);
-        let list_kind = format!("{}List", spec.kind);
-        let objects = c.objects.get(spec).map(Vec::as_slice).unwrap_or_default();
-        if complete && spec.namespaced && DUMP_FILES.iter().any(|(_, f)| *f == name) {
+        let plan =
+            |typed| FilePlan { list_kind: format!("{}List", spec.kind), kind: spec.kind, typed, items: Vec::new() };
+        let dump_file = spec.namespaced && DUMP_FILES.iter().any(|(_, f)| *f == name);
+        if complete && dump_file {
             // The dump's own files exist in every namespace, empty or not.
             for ns in &namespaces {
-                files.entry(dir.join(ns).join(&name)).or_insert_with(|| (list_kind.clone(), Vec::new(), true));
+                files.entry(dir.join(ns).join(&name)).or_insert_with(|| plan(true));
             }
         }
-        let mut any = false;
-        for o in objects {
-            let ns = o.pointer("/metadata/namespace").and_then(|n| n.as_str()).filter(|n| safe_segment(n));
+        let objects = located.get(spec).map(Vec::as_slice).unwrap_or_default();
+        for (ns, o) in objects {
             let file = match (spec.namespaced, ns) {
                 (true, Some(ns)) => dir.join(ns).join(&name),
                 _ => dir.join(&name),
             };
             let file = if complete { file } else { file.with_extension("partial.json") };
-            let entry = files.entry(file).or_insert_with(|| (list_kind.clone(), Vec::new(), complete));
-            let mut o = o.clone();
-            redact::redact_object(spec.kind, &mut o);
-            entry.1.push(o);
-            any = true;
+            files.entry(file).or_insert_with(|| plan(complete)).items.push(o);
         }
-        if complete
-            && !any
-            && !(spec.namespaced && DUMP_FILES.iter().any(|(_, f)| *f == name) && !namespaces.is_empty())
-        {
+        let per_namespace_written = dump_file && !namespaces.is_empty();
+        if complete && objects.is_empty() && !per_namespace_written {
             // Listed and empty: an empty typed list still says "collected, none exist".
-            files.entry(dir.join(&name)).or_insert_with(|| (list_kind.clone(), Vec::new(), true));
+            files.entry(dir.join(&name)).or_insert_with(|| plan(true));
         }
     }
-    for (path, (list_kind, items, typed)) in &files {
+    for (path, plan) in &files {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
-        written.objects += items.len();
-        let doc = if *typed {
-            let api = items.first().and_then(|i| i.get("apiVersion")).cloned().unwrap_or_else(|| json!("v1"));
-            json!({"kind": list_kind, "apiVersion": api, "metadata": {}, "items": items})
-        } else {
-            Value::Array(items.clone())
-        };
-        write_json(path, &doc)?;
+        written.objects += write_list(path, plan)?;
         written.files += 1;
     }
 
@@ -171,6 +172,37 @@ pub fn write_snapshot(dir: &Path, c: &Collection, info: &CaptureInfo<'_>) -> Res
     write_json(&dir.join(MANIFEST), &manifest(c, info))?;
     written.files += 1;
     Ok(written)
+}
+
+/// Stream one list file: each object parsed, redacted and written in turn.
+fn write_list(path: &Path, plan: &FilePlan<'_>) -> Result<usize, LiveError> {
+    let f = std::fs::File::create(path).map_err(io_err(path))?;
+    let mut w = std::io::BufWriter::new(f);
+    let json_err = |e: serde_json::Error| LiveError::Write { path: path.into(), source: e.into() };
+    let api = plan.items.first().map(|k| k.api_version.as_str()).unwrap_or("v1");
+    if plan.typed {
+        write!(
+            w,
+            "{{\n\"kind\": {},\n\"apiVersion\": {},\n\"metadata\": {{}},\n\"items\": [",
+            json!(plan.list_kind),
+            json!(api)
+        )
+        .map_err(io_err(path))?;
+    } else {
+        w.write_all(b"[").map_err(io_err(path))?;
+    }
+    let mut n = 0;
+    for kept in &plan.items {
+        // Kept objects were parsed once already; one that no longer parses is left out.
+        let Ok(mut v) = kept.value() else { continue };
+        redact::redact_object(plan.kind, &mut v);
+        w.write_all(if n == 0 { b"\n" } else { b",\n" }).map_err(io_err(path))?;
+        serde_json::to_writer_pretty(&mut w, &v).map_err(json_err)?;
+        n += 1;
+    }
+    w.write_all(if plan.typed { b"\n]\n}\n" } else { b"\n]\n" }).map_err(io_err(path))?;
+    w.flush().map_err(io_err(path))?;
+    Ok(n)
 }
 
 fn write_json(path: &Path, v: &Value) -> Result<(), LiveError> {

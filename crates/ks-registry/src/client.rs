@@ -499,8 +499,10 @@ fn transport_error(host: &str, e: &reqwest::Error) -> RegistryError {
             tls = true;
         }
         let text = s.to_string();
-        // reqwest's own line names the URL; the causes below it say what happened.
-        if !text.starts_with("error sending request") && !chain.iter().any(|c: &String| c.contains(&text)) {
+        // reqwest's own lines name the URL or say "client error (Connect)"; the causes below
+        // them say what happened.
+        let wrapper = text.starts_with("error sending request") || text.starts_with("client error");
+        if !wrapper && !chain.iter().any(|c: &String| c.contains(&text)) {
             chain.push(text);
         }
         src = s.source();

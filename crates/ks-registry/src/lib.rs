@@ -131,7 +131,10 @@ pub fn endpoint(host: &str, insecure: &[String]) -> String {
 /// runs its own small runtime. Registry failures are recorded in the facts.
 pub fn collect(ev: &Evidence, opts: &Options) -> Result<RegistryFacts, Error> {
     let needs = needs(ev);
-    let mut facts = RegistryFacts { checked_at: Some(jiff::Timestamp::now()), ..RegistryFacts::default() };
+    // Whole seconds: the time is for people, and a fixed width keeps reports stable.
+    let now = jiff::Timestamp::now();
+    let checked_at = now.round(jiff::Unit::Second).unwrap_or(now);
+    let mut facts = RegistryFacts { checked_at: Some(checked_at), ..RegistryFacts::default() };
     if needs.is_empty() {
         return Ok(facts);
     }

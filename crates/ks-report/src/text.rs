@@ -53,8 +53,10 @@ impl Text {
             let src = src.trim_end();
             let col = (loc.column as usize).saturating_sub(1);
             let token = src.chars().skip(col).take_while(|c| !matches!(c, ':' | ' ' | ',' | '}' | ']')).count().max(1);
-            writeln!(out, "{:>2} | {src}", loc.line)?;
-            writeln!(out, "   | {}{}", " ".repeat(col), self.paint(Self::severity_style(f.severity), &"^".repeat(token)))?;
+            let w = loc.line.to_string().len().max(2);
+            writeln!(out, "{:>w$} | {src}", loc.line)?;
+            let caret = self.paint(Self::severity_style(f.severity), &"^".repeat(token));
+            writeln!(out, "{:>w$} | {}{caret}", "", " ".repeat(col))?;
             writeln!(out, "   |")?;
         }
         for line in wrap(&f.root_cause, self.width.saturating_sub(5)) {

@@ -14,6 +14,7 @@ pub mod cert;
 pub mod config;
 pub mod crash;
 pub mod dev;
+pub mod drift;
 pub mod image;
 pub mod lint;
 pub mod net;
@@ -37,6 +38,10 @@ pub struct Context<'a> {
     create_failures: std::sync::OnceLock<Vec<admission::CreateFailure>>,
     /// Schema reports, one per `ev.manifests` document, computed once for the schema rules.
     schema: std::sync::OnceLock<Vec<lint::schema::SchemaReport>>,
+    /// Drift of every manifest document against the cluster, computed once.
+    drift: std::sync::OnceLock<Vec<Option<drift::DocDrift>>>,
+    /// What the bundle defines and its pod templates, built once for the KS11xx rules.
+    xref: std::sync::OnceLock<lint::xref_bundle::Xref<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -46,7 +51,19 @@ impl<'a> Context<'a> {
             facts: Facts::derive(ev),
             create_failures: std::sync::OnceLock::new(),
             schema: std::sync::OnceLock::new(),
+            drift: std::sync::OnceLock::new(),
+            xref: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The bundle's definitions and pod templates, for the cross-reference rules (KS11xx).
+    pub fn xref(&self) -> &lint::xref_bundle::Xref<'a> {
+        self.xref.get_or_init(|| lint::xref_bundle::Xref::build(self.ev))
+    }
+
+    /// Drift of every manifest document (same order as `ev.manifests`).
+    pub fn drift(&self) -> &[Option<drift::DocDrift>] {
+        self.drift.get_or_init(|| drift::compare_all(self.ev, self.schema()))
     }
 
     /// The schema report of every manifest document (same order as `ev.manifests`).

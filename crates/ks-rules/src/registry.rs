@@ -19,6 +19,7 @@ pub static RULES: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
         crate::net::RULES,
         crate::cert::RULES,
         crate::lint::RULES,
+        crate::drift::RULES,
         crate::dev::RULES,
     ];
     let mut all: Vec<&'static dyn Rule> = areas.concat();

@@ -516,17 +516,33 @@ async fn resource_request(state: &State, r: &Req, group: &str, version: &str, re
     }
 }
 
+/// The objects in `namespace` (all when `None`): a binary search, as objects are sorted by
+/// namespace then name.
+fn in_namespace<'a>(res: &'a Resource, namespace: Option<&str>) -> &'a [Value] {
+    let all = res.objects.as_slice();
+    match namespace {
+        Some(ns) => {
+            let lo = all.partition_point(|o| meta_str(o, "namespace") < ns);
+            let hi = all.partition_point(|o| meta_str(o, "namespace") <= ns);
+            &all[lo..hi]
+        }
+        None => all,
+    }
+}
+
+/// One object by namespace and name.
+fn find<'a>(res: &'a Resource, namespace: &str, name: &str) -> Option<&'a Value> {
+    let i = res.objects.binary_search_by(|o| (meta_str(o, "namespace"), meta_str(o, "name")).cmp(&(namespace, name)));
+    i.ok().map(|i| &res.objects[i])
+}
+
 fn selected<'a>(
     res: &'a Resource,
     namespace: Option<&str>,
     label: &LabelSelector,
     field: &FieldSelector,
 ) -> Vec<&'a Value> {
-    res.objects
-        .iter()
-        .filter(|o| namespace.is_none_or(|ns| meta_str(o, "namespace") == ns))
-        .filter(|o| label.matches(o) && field.matches(&res.info.plural, o))
-        .collect()
+    in_namespace(res, namespace).iter().filter(|o| label.matches(o) && field.matches(&res.info.plural, o)).collect()
 }
 
 const CONTINUE_PREFIX: &str = "ks1:";
@@ -573,7 +589,9 @@ fn list(
             return resp;
         }
     }
-    let all = selected(res, namespace, label, field);
+    // A page costs what it returns (plus what the selectors skip), not the whole list: the
+    // start is found by binary search and the scan stops at the limit.
+    let scope = in_namespace(res, namespace);
     let mut start = 0;
     if let Some(token) = r.q("continue").filter(|t| !t.is_empty()) {
         if faults.gone_on_continue && !state.gone_used.swap(true, Ordering::SeqCst) {
@@ -592,17 +610,31 @@ fn list(
             return bad_request(format!("continue key is not valid: {token}"));
         };
         start =
-            all.partition_point(|o| (meta_str(o, "namespace"), meta_str(o, "name")) <= (ns.as_str(), name.as_str()));
+            scope.partition_point(|o| (meta_str(o, "namespace"), meta_str(o, "name")) <= (ns.as_str(), name.as_str()));
     }
     let limit = r.q("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
-    let end = limit.map_or(all.len(), |l| (start + l).min(all.len()));
-    let page = &all[start..end];
+    let mut page: Vec<&Value> = Vec::new();
+    let mut next = scope.len();
+    let mut more = false;
+    for (i, o) in scope.iter().enumerate().skip(start) {
+        if !(label.matches(o) && field.matches(plural, o)) {
+            continue;
+        }
+        if limit.is_some_and(|l| page.len() == l) {
+            more = true;
+            break;
+        }
+        page.push(o);
+        next = i + 1;
+    }
     let mut meta = json!({"resourceVersion": state.snap.resource_version()});
-    if end < all.len()
-        && let Some(last) = page.last()
-    {
+    if more && let Some(last) = page.last() {
         meta["continue"] = json!(continue_token(last));
-        meta["remainingItemCount"] = json!(all.len() - end);
+        // Only without selectors, as the API server does: with them, counting would mean
+        // reading the rest of the list.
+        if label.is_empty() && field.is_empty() {
+            meta["remainingItemCount"] = json!(scope.len() - next);
+        }
     }
     // The malformed item, when asked for, is the first object of the whole list.
     let malformed = faults.malformed_in_list.iter().any(|f| f == plural) && start == 0 && !page.is_empty();
@@ -688,8 +720,7 @@ fn table(
 
 fn get(state: &State, r: &Req, res: &Resource, namespace: Option<&str>, name: &str) -> Resp {
     let ns = namespace.unwrap_or_default();
-    let found = res.objects.iter().find(|o| meta_str(o, "namespace") == ns && meta_str(o, "name") == name);
-    let Some(obj) = found else {
+    let Some(obj) = find(res, ns, name) else {
         let mut details = json!({"name": name, "kind": res.info.plural});
         if !res.info.group.is_empty() {
             details["group"] = json!(res.info.group);
@@ -766,7 +797,7 @@ fn names(pod: &Value, list: &str) -> Vec<String> {
 
 fn pod_log(state: &State, r: &Req, ns: &str, name: &str) -> Resp {
     let Some(pods) = state.snap.resource("", "v1", "pods") else { return not_found_path() };
-    let Some(pod) = pods.objects.iter().find(|o| meta_str(o, "namespace") == ns && meta_str(o, "name") == name) else {
+    let Some(pod) = find(pods, ns, name) else {
         return status(
             StatusCode::NOT_FOUND,
             "NotFound",

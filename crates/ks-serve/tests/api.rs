@@ -276,6 +276,8 @@ async fn pagination_with_limit_and_continue() {
     // Selectors apply before paging.
     let first = get(addr, "/api/v1/pods?limit=1&labelSelector=app%3Dweb").await.json();
     assert_eq!(names(&first), ["web-1"]);
+    // As the API server does, no remainingItemCount under a selector.
+    assert!(first["metadata"].get("remainingItemCount").is_none());
     let token = first["metadata"]["continue"].as_str().unwrap().to_string();
     let second = get(addr, &format!("/api/v1/pods?limit=1&labelSelector=app%3Dweb&continue={token}")).await.json();
     assert_eq!(names(&second), ["web-2"]);
@@ -639,4 +641,35 @@ async fn loads_the_bundled_cluster_info_dump() {
         ks_serve::load_raw(&[empty.path().to_path_buf()]),
         Err(ks_serve::ServeError::NothingReadable { .. })
     ));
+}
+
+#[test]
+fn loads_the_dump_stream_yaml_and_log_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let stream = concat!(
+        r#"{"kind": "PodList", "apiVersion": "v1", "items": [{"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": [{"name": "c"}]}}]}"#,
+        "\n==== START logs for container c of pod ns/p ====\nhello\nworld\n==== END logs for container c of pod ns/p ====\n",
+        r#"{"kind": "EventList", "apiVersion": "v1", "items": [{"metadata": {"name": "e", "namespace": "ns"}, "reason": "BackOff"}]}"#,
+        "\n"
+    );
+    std::fs::write(dir.path().join("dump.txt"), stream).unwrap();
+    std::fs::write(
+        dir.path().join("get.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  namespace: ns\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: ns\ndata:\n  k: v\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("ns/p")).unwrap();
+    std::fs::write(dir.path().join("ns/p/c.previous.log"), "before the crash\n").unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{\"kind\": \"Pod\", ").unwrap();
+
+    let snap = ks_serve::load_raw(&[dir.path().to_path_buf()]).unwrap();
+    let count = |g: &str, p: &str| snap.resource(g, "v1", p).map_or(0, |r| r.objects.len());
+    assert_eq!(
+        (count("", "pods"), count("", "events"), count("apps", "deployments"), count("", "configmaps")),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(snap.log("ns", "p", "c", false), Some("hello\nworld\n"));
+    assert_eq!(snap.log("ns", "p", "c", true), Some("before the crash\n"));
+    assert_eq!(snap.gaps().len(), 1, "{:?}", snap.gaps());
+    assert!(snap.gaps()[0].contains("broken.json") && snap.gaps()[0].contains("malformed JSON"), "{:?}", snap.gaps());
 }

@@ -74,3 +74,74 @@ fn fixture_build_files_parse_without_gaps() {
         }
     }
 }
+
+/// A cheap stand-in for the cargo-fuzz target (`fuzz/fuzz_targets/dockerfile.rs`), run on
+/// every `cargo test`: mutations of the fixture build files (byte flips, inserted escape
+/// characters, heredoc markers, quotes, cut lines) never panic and every gap names the file.
+#[test]
+fn mutated_build_files_never_panic() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/rules"));
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    let seeds: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).expect("readable")).collect();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    const TOKENS: &[&[u8]] = &[
+        b"\\\n",
+        b"<<EOF\n",
+        b"<<-'X'",
+        b"\nEOF\n",
+        b"${A:-",
+        b"}",
+        b"\"",
+        b"'",
+        b"[\"a\", ",
+        b"--mount=",
+        b"\nFROM ",
+        b" AS ",
+        b"\r\n",
+        b"# escape=`\n",
+        b"\xff",
+        b"\xc3",
+        b"\n  - ",
+        b": [",
+        b"{{",
+        b"\t",
+        b"\0",
+    ];
+    let mut runs = 0;
+    for round in 0..4000 {
+        let mut data = seeds[round % seeds.len()].clone();
+        for _ in 0..(1 + next() % 8) {
+            let at = if data.is_empty() { 0 } else { (next() as usize) % data.len() };
+            match next() % 4 {
+                0 if !data.is_empty() => data[at] = next() as u8,
+                1 => {
+                    let t = TOKENS[(next() as usize) % TOKENS.len()];
+                    data.splice(at..at, t.iter().copied());
+                }
+                2 if !data.is_empty() => {
+                    let end = (at + (next() as usize) % 40).min(data.len());
+                    data.drain(at..end);
+                }
+                _ => data.truncate(at),
+            }
+        }
+        let mut ev = Evidence::default();
+        load_build_file(Path::new("x/Dockerfile"), &data, &mut ev);
+        load_build_file(Path::new("x/skaffold.yaml"), &data, &mut ev);
+        assert!(ev.gaps.iter().all(|g| g.file.is_some()));
+        for df in &ev.build.dockerfiles {
+            for st in &df.stages {
+                let _ = (df.stage_chain(st.index), df.external_base(st.index), st.start_command());
+            }
+        }
+        runs += 1;
+    }
+    assert_eq!(runs, 4000);
+}

@@ -1,7 +1,10 @@
 //! Generate a synthetic `kubectl cluster-info dump --output-directory` snapshot of a given
 //! size: nodes, namespaces of Deployments with ReplicaSets, pods, Services and events, a
 //! share of them broken in the ways the rules look for (crash loops with logs, image pulls,
-//! missing Secret keys, unschedulable pods), the rest healthy.
+//! missing Secret keys, unschedulable pods), the rest healthy. [`bundle`] writes a manifest
+//! bundle for `kubesleuth lint`.
+
+pub mod bundle;
 
 use std::io::Write;
 use std::path::Path;

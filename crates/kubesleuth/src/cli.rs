@@ -21,10 +21,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Diagnose every broken workload in a cluster snapshot.
+    /// Diagnose every broken workload in the live cluster (kubeconfig) or a snapshot.
     Scan(ScanArgs),
     /// Check manifests before they deploy: files, directories, kustomizations, Helm charts.
     Lint(LintArgs),
+    /// Compare manifests kept in Git with the cluster (a snapshot, or live).
+    Drift(DriftArgs),
     /// Explain pasted evidence: `kubectl describe`, `get events`, logs, YAML/JSON objects.
     Explain(ExplainArgs),
     /// Capture a live cluster as a redacted snapshot directory (cluster-info dump layout).
@@ -238,6 +240,23 @@ pub struct LintArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DriftArgs {
+    /// Manifest files or directories, kustomizations, charts (as `lint` reads them).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Helm values files for charts (repeatable).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Helm `--set` values for charts (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// Files holding what you would paste into a chat; `-` or nothing reads stdin. Several
     /// pieces of one incident (describe, events, logs) are read together.
@@ -321,6 +340,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Scan(a) => commands::scan::run(&a),
         Command::Lint(a) => commands::lint::run(&a),
+        Command::Drift(a) => commands::drift::run(&a),
         Command::Explain(a) => commands::explain::run(&a),
         Command::Why(a) => commands::why::run(&a),
         Command::Images(a) => commands::images::run(&a),

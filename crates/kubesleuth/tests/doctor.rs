@@ -244,10 +244,7 @@ fn mirror_missing_context_down_and_orphaned_port_forward() {
     let (code, out) = m.run(&[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("error[KS1513]") && out.contains("127.0.0.1:40123 was refused"), "{out}");
-    assert!(
-        out.contains("warning[KS1512]") && out.contains("has no registry config sending"),
-        "{out}"
-    );
+    assert!(out.contains("warning[KS1512]") && out.contains("has no registry config sending"), "{out}");
     assert!(out.contains("warning[KS1515]") && out.contains("kill 4242"), "{out}");
     assert!(!out.contains("kill 4300") && !out.contains("4400"), "{out}");
     assert!(out.contains("kind not found on PATH: assuming cluster angzarr"), "{out}");

@@ -144,25 +144,24 @@ fn html_is_one_page_with_every_finding() {
     assert_eq!(page.matches("<details><summary>Rule ").count(), findings.len());
 }
 
-#[test]
-fn scan_sarif_passes_the_sarif_multitool() {
+/// Error-level results of the SARIF Multitool's validation (schema, SARIF rules, GitHub's
+/// ingestion rules) of `sarif`, or None when the tool is not installed (see `.ci/run`).
+fn multitool_errors(sarif: &str) -> Option<Vec<String>> {
     let modules = repo().join("target/tools/node_modules");
     let tool = std::env::var_os("SARIF_MULTITOOL").map(PathBuf::from).or_else(|| {
-        [
-            modules.join("@microsoft/sarif-multitool-linux/Sarif.Multitool"),
-            modules.join("@microsoft/sarif-multitool-darwin/Sarif.Multitool"),
-        ]
-        .into_iter()
-        .find(|p| p.is_file())
+        // The native binary, not the npm wrapper, which would split `Sarif;Gh` in a shell.
+        ["linux", "darwin"]
+            .iter()
+            .map(|os| modules.join(format!("@microsoft/sarif-multitool-{os}/Sarif.Multitool")))
+            .find(|p| p.is_file())
     });
     let Some(tool) = tool else {
         eprintln!("skipped: SARIF Multitool not found (set SARIF_MULTITOOL or see .ci/run)");
-        return;
+        return None;
     };
-    let (text, _) = scan("sarif", &[]);
     let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("scan.sarif"), dir.path().join("validation.sarif"));
-    std::fs::write(&input, text).unwrap();
+    let (input, output) = (dir.path().join("kubesleuth.sarif"), dir.path().join("validation.sarif"));
+    std::fs::write(&input, sarif).unwrap();
     let out = std::process::Command::new(&tool)
         .arg("validate")
         .arg(&input)
@@ -183,14 +182,69 @@ fn scan_sarif_passes_the_sarif_multitool() {
         .unwrap_or_default()
         .into_iter()
         .filter(|r| {
-            let rule_level = r["ruleIndex"].as_u64().and_then(|i| rules.get(i as usize));
+            // A result's level defaults to its rule's configured level, then to `warning`.
+            let rule = r["ruleIndex"].as_u64().and_then(|i| rules.get(i as usize));
             let level = r["level"]
                 .as_str()
-                .or(rule_level.and_then(|x| x["defaultConfiguration"]["level"].as_str()))
+                .or(rule.and_then(|x| x["defaultConfiguration"]["level"].as_str()))
                 .unwrap_or("warning");
             level == "error"
         })
         .map(|r| format!("{} {}", r["ruleId"], r["message"]))
         .collect();
-    assert!(errors.is_empty(), "{stdout}\n{errors:#?}");
+    if !errors.is_empty() {
+        eprintln!("{stdout}");
+    }
+    Some(errors)
+}
+
+#[test]
+fn scan_sarif_passes_the_sarif_multitool() {
+    let (text, _) = scan("sarif", &[]);
+    if let Some(errors) = multitool_errors(&text) {
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
+fn lint(format: &str) -> String {
+    // Relative paths from the repository root: what a CI job uploading to code scanning runs.
+    let out = Command::cargo_bin("kubesleuth")
+        .expect("binary built")
+        .current_dir(repo())
+        .args(["lint", "examples/manifests", "--format", format])
+        .output()
+        .expect("runs");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// What GitHub code scanning needs to accept an upload and show each alert on its line.
+#[test]
+fn lint_sarif_fits_github_code_scanning() {
+    let findings: Value = serde_json::from_str(&lint("json")).expect("json");
+    let findings = findings["findings"].as_array().unwrap().clone();
+    assert!(!findings.is_empty(), "the example manifests have findings");
+    let text = lint("sarif");
+    let log: Value = serde_json::from_str(&text).expect("SARIF is JSON");
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), findings.len());
+    for (r, f) in results.iter().zip(&findings) {
+        let id = r["ruleId"].as_str().expect("ruleId");
+        assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"], id, "ruleIndex names the rule");
+        assert!(r["message"]["text"].as_str().is_some_and(|m| !m.trim().is_empty()));
+        let loc = &f["location"];
+        assert!(!loc.is_null(), "GitHub rejects a whole upload with a file-less result: {f}");
+        let phys = &r["locations"][0]["physicalLocation"];
+        let uri = phys["artifactLocation"]["uri"].as_str().expect("artifact uri");
+        assert_eq!(uri, loc["file"].as_str().unwrap(), "plain relative paths need no encoding");
+        assert!(uri.starts_with("examples/manifests/"), "relative to the repository root: {uri}");
+        assert_eq!(phys["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+        assert!(phys["region"]["startLine"].as_u64().is_some_and(|n| n >= 1));
+        assert_eq!(phys["region"]["startLine"], loc["line"]);
+        assert_eq!(phys["region"]["startColumn"], loc["column"]);
+    }
+    if let Some(errors) = multitool_errors(&text) {
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
 }

@@ -146,7 +146,8 @@ fn fix_text(f: &Value) -> String {
         .join("\n")
 }
 
-/// Redact what changes from run to run: registry ports, the check time, the duration.
+/// Redact what changes from run to run: registry ports, the check time (whole seconds, so
+/// always 20 characters, possibly after a line break), the duration.
 fn redact(text: &str, hosts: &[(&str, &str)]) -> String {
     let mut s = text.to_string();
     for (host, label) in hosts {
@@ -154,12 +155,20 @@ fn redact(text: &str, hosts: &[(&str, &str)]) -> String {
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s.as_str();
-    while let Some(i) = rest.find("asked 20") {
-        out.push_str(&rest[..i]);
-        out.push_str("asked [TIME]");
-        let after = &rest[i + "asked ".len()..];
-        let end = after.find('Z').map_or(after.len(), |e| e + 1);
-        rest = &after[end..];
+    while let Some(i) = rest.find("asked") {
+        let after = &rest[i + "asked".len()..];
+        let ws = after.len() - after.trim_start().len();
+        let ts = &after[ws..];
+        let is_time =
+            ts.len() >= 20 && ts.as_bytes()[4] == b'-' && ts.as_bytes()[10] == b'T' && ts.as_bytes()[19] == b'Z';
+        out.push_str(&rest[..i + "asked".len()]);
+        if is_time {
+            out.push_str(&after[..ws]);
+            out.push_str("[CHECKED-AT]");
+            rest = &ts[20..];
+        } else {
+            rest = after;
+        }
     }
     out.push_str(rest);
     let mut final_ = String::new();

@@ -115,7 +115,10 @@ fn missing_path_and_yaml_syntax_errors() {
 fn removed_apis_depend_on_the_target_version() {
     let (code, report, _) = lint(&["fixtures/rules/KS1004/fire", "--kube-version", "1.21"]);
     let _ = code;
-    assert!(!rules_of(&report).contains(&"KS1004".to_string()), "extensions/v1beta1 Ingress is served by 1.21: {report}");
+    assert!(
+        !rules_of(&report).contains(&"KS1004".to_string()),
+        "extensions/v1beta1 Ingress is served by 1.21: {report}"
+    );
     let (code, report, _) = lint(&["fixtures/rules/KS1004/fire", "--kube-version", "1.22"]);
     assert_eq!(code, 1);
     assert!(rules_of(&report).contains(&"KS1004".to_string()));
@@ -176,10 +179,8 @@ fn which(tool: &str) -> Option<PathBuf> {
 
 /// PATH with the repo's `helm` stand-in first (the real Helm engine from helm-python-sdk).
 fn helm_path() -> Option<String> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import helm_python"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok =
+        std::process::Command::new("python3").args(["-c", "import helm_python"]).status().is_ok_and(|s| s.success());
     if !ok {
         eprintln!("skipped: the PyPI package helm-python-sdk is not installed");
         return None;

@@ -21,6 +21,17 @@ fn diagnose(dir: &Path, kind: RuleKind) -> (Vec<Finding>, Vec<ks_core::Gap>) {
             let findings = ks_correlate::correlate(&ev, ks_rules::run(&ev));
             (findings, ev.gaps.clone())
         }
+        RuleKind::Drift => {
+            // `manifests/` is Git, `cluster/` a snapshot.
+            let rel = dir.strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_or(dir);
+            let git = load_manifests(&[rel.join("manifests")], &ManifestOptions::default()).expect("manifests load");
+            let mut ev = load_paths(&[dir.join("cluster")], &SnapshotOptions::default()).expect("snapshot loads");
+            ev.manifests = git.manifests;
+            ev.finish();
+            let mut gaps = ev.gaps.clone();
+            gaps.extend(git.gaps);
+            (ks_rules::run_kind(&ev, RuleKind::Drift), gaps)
+        }
         RuleKind::Static | RuleKind::Local => {
             let rel = dir.strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_or(dir);
             let ev = load_manifests(&[rel.to_path_buf()], &ManifestOptions::default()).expect("fixture loads");

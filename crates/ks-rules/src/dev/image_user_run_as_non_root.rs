@@ -56,7 +56,7 @@ fn base_sets_non_root(base: &str) -> bool {
 }
 
 /// The image's user: the last USER of the final stage's chain.
-fn final_user<'a>(df: &'a Dockerfile, stage: usize) -> Option<(&'a UserSpec, &'a Instruction)> {
+fn final_user(df: &Dockerfile, stage: usize) -> Option<(&UserSpec, &Instruction)> {
     df.stage_chain(stage).into_iter().find_map(|i| df.stages[i].last_user())
 }
 
@@ -152,8 +152,12 @@ fn check(df: &Dockerfile, stage: usize, w: &WorkloadContainer<'_>, image: &str) 
     let name =
         user.map(|(u, _)| u.user.clone()).filter(|u| u != "root" && u != "0").unwrap_or_else(|| "app".to_string());
     f.fix.push(Fix::cmd(
-        format!("Give the image a numeric non-root user ({} line {})", df.path, pos.line),
-        format!("RUN useradd --uid 10001 --create-home {name} 2>/dev/null || adduser -D -u 10001 {name}\nUSER 10001"),
+        format!(
+            "Give the image a numeric non-root user in {} line {} (create it first, e.g. `RUN useradd --uid 10001 \
+             --create-home {name}`)",
+            df.path, pos.line
+        ),
+        "USER 10001",
     ));
     let pointer_target = if w.container.security_context.as_ref().and_then(|s| s.run_as_non_root).is_some() {
         format!(

@@ -59,8 +59,8 @@ impl Rule for KubeContextUnreachable {
             ObjectRef::new("KubeContext", None, &k.name),
             format!("kube context {} does not answer", k.name),
             format!(
-                "The current context is {}, and its API server did not answer within 3 seconds: {err}. kubectl, \
-                 skaffold and helm all fail the same way.",
+                "The current context is {}, and its API server did not answer within 3 seconds (`{err}`); \
+                 kubectl, skaffold and helm all fail the same way.",
                 k.name
             ),
         );

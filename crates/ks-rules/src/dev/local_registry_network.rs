@@ -74,7 +74,11 @@ impl Rule for LocalRegistryOffKindNetwork {
             format!("{} inspect {}: NetworkSettings.Networks = {nets}", r.tool, r.name),
             None,
         ));
-        f.evidence.push(EvidenceItem::new(EvidenceSource::Status, format!("{} network ls: a network named kind exists", r.tool), None));
+        f.evidence.push(EvidenceItem::new(
+            EvidenceSource::Status,
+            format!("{} network ls: a network named kind exists", r.tool),
+            None,
+        ));
         f.fix.push(Fix::cmd(
             format!("Attach {} to the kind network", r.name),
             format!("{} network connect kind {}", r.tool, r.name),

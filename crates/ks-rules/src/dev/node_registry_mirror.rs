@@ -88,7 +88,9 @@ impl Rule for KindNodeRegistryMirrorMissing {
             f.fix.push(Fix::cmd(
                 format!("Write the registry config into every node of {}", cluster.name),
                 format!(
-                    "for node in $(kind get nodes --name {c}); do\n  {tool} exec \"$node\" mkdir -p /etc/containerd/certs.d/{reg_host}\n  printf '[host.\"http://{endpoint}\"]\\n' | {tool} exec -i \"$node\" cp /dev/stdin /etc/containerd/certs.d/{reg_host}/hosts.toml\ndone",
+                    "for node in $(kind get nodes --name {c}); do {tool} exec \"$node\" mkdir -p \
+                     /etc/containerd/certs.d/{reg_host}; printf '[host.\"http://{endpoint}\"]\\n' | {tool} exec -i \
+                     \"$node\" cp /dev/stdin /etc/containerd/certs.d/{reg_host}/hosts.toml; done",
                     c = cluster.name,
                     tool = r.tool,
                 ),

@@ -244,7 +244,8 @@ fn finding(
     problems: &[Problem],
 ) -> Finding {
     let base = df.external_base(fin.index).map(|s| s.base.clone()).unwrap_or_default();
-    let cmd = hook.command.join(" ");
+    // As written in skaffold.yaml, so arguments with spaces stay readable.
+    let cmd = format!("[{}]", hook.command.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "));
     let mut reasons = Vec::new();
     let mut f = util::finding(
         &META,
@@ -280,11 +281,10 @@ fn finding(
                     "the container runs `{server}`: a single uvicorn process does not handle SIGHUP (as PID 1 the \
                      signal is dropped, otherwise the server stops and the container restarts from the image)"
                 ));
-                let app = server.split_whitespace().skip(1).find(|w| !w.starts_with('-') && w.contains(':'));
-                let dest = a.sync.as_ref().and_then(|s| s.manual.first()).map(|r| r.dest.clone());
-                let mut new = vec!["uvicorn".to_string(), app.unwrap_or("main:app").to_string()];
-                new.extend(["--host", "0.0.0.0", "--reload"].map(String::from));
-                if let Some(d) = dest {
+                // The same command line, plus the reload flags.
+                let mut new: Vec<String> = server.split_whitespace().map(String::from).collect();
+                new.push("--reload".to_string());
+                if let Some(d) = a.sync.as_ref().and_then(|s| s.manual.first()).map(|r| r.dest.clone()) {
                     new.extend(["--reload-dir".to_string(), d]);
                 }
                 let json = new.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", ");

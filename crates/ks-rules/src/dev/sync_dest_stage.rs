@@ -79,12 +79,20 @@ impl Rule for SyncDestOnlyInEarlierStage {
                     if in_final {
                         continue;
                     }
-                    // An earlier stage has the sources there, from the build context.
-                    let earlier = df.stages.iter().filter(|s| !chain.contains(&s.index)).find_map(|s| {
-                        s.instructions.iter().find(
-                            |ins| matches!(&ins.kind, InstructionKind::Copy(cp) if cp.from.is_none() && covers(cp)),
-                        )
-                    });
+                    // An earlier stage has the sources there, from the build context; prefer
+                    // the COPY whose source contains the synced files (`api/` for `api/**/*.py`).
+                    let candidates: Vec<&Instruction> = df
+                        .stages
+                        .iter()
+                        .filter(|s| !chain.contains(&s.index))
+                        .flat_map(|s| s.instructions.iter())
+                        .filter(|ins| matches!(&ins.kind, InstructionKind::Copy(cp) if cp.from.is_none() && covers(cp)))
+                        .collect();
+                    let earlier = candidates
+                        .iter()
+                        .find(|ins| matches!(&ins.kind, InstructionKind::Copy(cp) if holds_src(cp, &rule.src)))
+                        .or(candidates.first())
+                        .copied();
                     if let Some(copy) = earlier {
                         out.push(finding(c, a, rule, df, copy, fin.index, &dest));
                     }
@@ -92,6 +100,15 @@ impl Rule for SyncDestOnlyInEarlierStage {
             }
         }
     }
+}
+
+/// Whether one of the COPY's sources is a directory holding the sync rule's files.
+fn holds_src(cp: &Copy, src: &str) -> bool {
+    let prefix = src.split(['*', '?', '[', '{']).next().unwrap_or_default();
+    cp.sources.iter().any(|s| {
+        let s = s.trim_start_matches("./").trim_end_matches('/');
+        s.is_empty() || s == "." || prefix.starts_with(&format!("{s}/")) || prefix == s
+    })
 }
 
 fn finding(

@@ -133,7 +133,7 @@ fn finding(c: &SkaffoldConfig, p: &TagPolicy, why: &str, image: &str, hits: &[&W
     }
     f.fix.push(Fix::cmd(
         format!("Tag each build by its commit in {} (replace the {} tagger)", c.path, p.kind.as_str()),
-        "tagPolicy:\n  gitCommit:\n    prefix: dev-",
+        "tagPolicy: {gitCommit: {prefix: dev-}}",
     ));
     for w in hits {
         f.fix.push(Fix::cmd(

@@ -35,8 +35,8 @@ impl Unknown<'_> {
             Unknown::NoDigest => "no registry digest in imageID".to_string(),
             Unknown::InvalidReference => "invalid image reference".to_string(),
             Unknown::Host(_, e) | Unknown::Image(_, e) => match e.status {
-                Some(s) => format!("registry {} (HTTP {s})", e.kind.as_str()),
-                None => format!("registry {}", e.kind.as_str()),
+                Some(s) => format!("registry: {}, HTTP {s}", e.kind.as_str()),
+                None => format!("registry: {}", e.kind.as_str()),
             },
         }
     }

@@ -36,7 +36,7 @@ declare_rule! {
         cause: Cause::ImageTls,
         severity: Severity::Info,
         kind: RuleKind::Runtime,
-        summary: "TLS with a registry failed, so running images could not be checked",
+        summary: "the TLS connection to a registry failed, so running images could not be checked",
     }
 }
 

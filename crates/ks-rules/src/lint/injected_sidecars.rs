@@ -82,7 +82,8 @@ pub struct SidecarDefaults {
 /// From the injectors' sources: Dapr `pkg/injector/patcher/sidecar_container.go`
 /// (`RunAsNonRoot` from `SIDECAR_RUN_AS_NON_ROOT`, default true; `RunAsUser` unset), Istio's
 /// injection template (istio-proxy UID 1337; istio-init UID 0 with `runAsNonRoot: false`),
-/// Linkerd's partials (proxy UID 2102; linkerd-init UID 0 with `runAsNonRoot: false`), and
+/// Linkerd's partials (proxy UID 2102; linkerd-init UID 0 with `runAsNonRoot: false`, or UID
+/// 65534 in releases that run it without root: either way its own values), and
 /// vault-k8s (agent UID 100).
 pub static SIDECARS: &[SidecarDefaults] = &[
     SidecarDefaults {
@@ -250,7 +251,7 @@ impl Rule for PodUserBreaksInjectedSidecar {
                         ),
                     ));
                     f.fix.push(Fix::text(format!(
-                        "Neither a pod-level runAsNonRoot: false nor disabling the {} sidecar fixes this; turning off the injector's non-root setting ({}, injector in namespace {namespace}) would only run {} as root as well",
+                        "A pod-level runAsNonRoot: false does not help, and disabling the {} sidecar only hides the error (the app loses the sidecar); turning off the injector's non-root setting ({}, injector in namespace {namespace}) would run {} as root as well",
                         s.injector, s.knob, s.container
                     )));
                     f.root_key = format!("KS1204:{}:{}", doc.key_string(), s.container);

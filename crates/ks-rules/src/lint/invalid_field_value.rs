@@ -50,7 +50,7 @@ impl Rule for InvalidFieldValue {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
         for (doc, report) in cx.ev.manifests.iter().zip(cx.schema()) {
             let mut problems = Vec::new();
-            if let Some((path, msg)) = &report.invalid {
+            for (path, msg) in &report.invalid {
                 problems.push((path.clone(), clean_message(msg)));
             }
             for path in &report.missing {
@@ -60,7 +60,7 @@ impl Rule for InvalidFieldValue {
                 });
                 problems.push((path.clone(), format!("missing required field `{}`", field.unwrap_or_default())));
             }
-            if doc.name.is_empty() {
+            if doc.name.is_empty() && is_api_object(doc, report.known_kind) {
                 problems.push((ks_core::FieldPath::parse("metadata"), "missing field `name`".to_string()));
             }
             for (path, msg) in problems {
@@ -79,12 +79,20 @@ impl Rule for InvalidFieldValue {
                 f.fix.push(Fix::text(format!("Correct {at} ({msg})")));
                 f.fix.push(Fix::cmd(
                     "Check with the API server",
-                    format!("kubectl apply --dry-run=server -f {}", doc.file),
+                    format!("kubectl apply --dry-run=server {}", doc.kubectl_source()),
                 ));
                 out.push(f);
             }
         }
     }
+}
+
+/// Whether a document is meant for the API server, which requires `metadata.name` (or
+/// `generateName`): every kind with a known schema, and other kinds that carry `metadata`.
+/// Tool configuration files shaped like objects (a `Kustomization`, kyverno CLI `Values`,
+/// an `AdmissionReview` sample, a scheduler `Policy`) have no `metadata` and never reach it.
+fn is_api_object(doc: &ks_core::ManifestDoc, known_kind: bool) -> bool {
+    known_kind || doc.value.get("metadata").is_some_and(serde_json::Value::is_object)
 }
 
 /// serde's "invalid type: string \"http\", expected i32 at line 1 column 2" without the

@@ -9,9 +9,9 @@ declare_rule! {
     /// ### What it finds
     /// A container whose liveness probe runs the same check as its readiness probe: the
     /// same `httpGet` (path, port, host, scheme, headers), the same `exec` command or the
-    /// same `grpc` service; timings may differ. Identical `tcpSocket` probes are not
-    /// reported: a TCP connect only shows that the process listens, which is what liveness
-    /// is for.
+    /// same named `grpc` service; timings may differ. Identical `tcpSocket` probes and
+    /// gRPC probes without a service name are not reported: a TCP connect and the server-wide
+    /// gRPC health status only show that the process is up, which is what liveness is for.
     ///
     /// ### Why it breaks
     /// Readiness checks usually include what the app needs to serve — its database, a
@@ -66,7 +66,9 @@ pub fn handler(probe: &Value) -> Option<(&'static str, Value)> {
     if let Some(e) = probe.get("exec") {
         return Some(("exec", e["command"].clone()));
     }
-    if let Some(g) = probe.get("grpc") {
+    // The standard gRPC health check without a service name reports the server as a
+    // whole, which servers set themselves; like a TCP connect it says the process is up.
+    if let Some(g) = probe.get("grpc").filter(|g| g["service"].as_str().is_some_and(|s| !s.is_empty())) {
         return Some((
             "grpc",
             serde_json::json!({"port": g["port"], "service": g.get("service").cloned().unwrap_or_else(|| "".into())}),

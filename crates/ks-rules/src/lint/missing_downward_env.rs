@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ks_core::registry::ImageName;
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, ObjectKey, RuleKind, Severity, declare_rule};
@@ -112,6 +112,9 @@ fn members<'a>(tpls: &[PodTemplate<'a>]) -> Vec<Member<'a>> {
     out
 }
 
+/// How many other containers a finding names.
+const MAX_NAMED: usize = 5;
+
 /// Container names too generic to say two containers play one role (`app` runs anything).
 const GENERIC_NAMES: &[&str] =
     &["app", "main", "server", "web", "api", "worker", "container", "service", "backend", "frontend", "default"];
@@ -175,28 +178,48 @@ impl Rule for SiblingMissingDownwardEnv {
         let tpls = pod_templates(cx.ev);
         let members = members(&tpls);
         let alternatives = Alternatives::new(&cx.ev.manifests);
-        // member → missing variable → the members of its role that have it.
+        let groups = roles(&members, &tpls);
+        // Whether two members may be compared: different containers, not from alternative
+        // files (cached per file pair: large bundles repeat the same pairs).
+        let mut exclusive: HashMap<(&str, &str), bool> = HashMap::new();
+        let mut comparable = |i: usize, j: usize| {
+            let (a, b) = (&members[i], &members[j]);
+            if a.identity == b.identity {
+                return false;
+            }
+            let files = (&*tpls[a.tpl].doc.file, &*tpls[b.tpl].doc.file);
+            !*exclusive.entry(files).or_insert_with(|| alternatives.exclusive(files.0, files.1))
+        };
+        // member → missing variable → (up to MAX_NAMED of) the members of its role that have it.
         let mut missing: BTreeMap<usize, BTreeMap<&str, BTreeSet<usize>>> = BTreeMap::new();
-        // Pairs of members compared with each other.
-        let mut siblings: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for group in roles(&members, &tpls) {
-            for &i in &group {
+        // member → the groups it belongs to.
+        let mut member_groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            let mut havers: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for &j in group {
+                member_groups.entry(j).or_default().push(g);
+                for v in members[j].downward.keys() {
+                    havers.entry(v).or_default().push(j);
+                }
+            }
+            for &i in group {
                 let me = &members[i];
-                for &j in &group {
-                    let other = &members[j];
-                    if other.identity == me.identity
-                        || alternatives.exclusive(&tpls[me.tpl].doc.file, &tpls[other.tpl].doc.file)
-                    {
+                for (v, hs) in &havers {
+                    if me.names.contains(v) {
                         continue;
                     }
-                    siblings.insert((i, j));
                     // A variable the other container spells as `$(VAR)` in its own command or
                     // args is consumed by the kubelet's expansion there (`--listen=[$(IP)]:9100`)
                     // and says nothing about this one, unless this one spells it too (then the
                     // literal `$(VAR)` reaches the program).
-                    let needed = |v: &&&str| !me.names.contains(**v) && (!other.expands(v) || me.expands(v));
-                    for var in other.downward.keys().filter(needed) {
-                        missing.entry(i).or_default().entry(var).or_default().insert(j);
+                    let found: Vec<usize> = hs
+                        .iter()
+                        .copied()
+                        .filter(|&j| (!members[j].expands(v) || me.expands(v)) && comparable(i, j))
+                        .take(MAX_NAMED)
+                        .collect();
+                    if !found.is_empty() {
+                        missing.entry(i).or_default().entry(v).or_default().extend(found);
                     }
                 }
             }
@@ -206,19 +229,22 @@ impl Rule for SiblingMissingDownwardEnv {
             let tpl = &tpls[me.tpl];
             let doc = tpl.doc;
             let var_names: Vec<&str> = vars.keys().copied().collect();
-            let havers: BTreeSet<usize> = vars.values().flatten().copied().collect();
+            let havers: BTreeSet<usize> = vars.values().flatten().copied().take(MAX_NAMED).collect();
             let have_labels: Vec<String> = havers.iter().map(|&j| members[j].label(&tpls)).collect();
-            // The other members of the role that lack the variables too.
-            let also_lacking: BTreeSet<String> = members
-                .iter()
-                .enumerate()
-                .filter(|(j, m)| {
-                    m.identity != me.identity
-                        && siblings.contains(&(i, *j))
-                        && vars.keys().any(|v| !m.names.contains(v))
-                })
-                .map(|(_, m)| m.label(&tpls))
-                .collect();
+            // The other members of the role that lack the variables too (named up to a few).
+            let mut lacking: BTreeSet<usize> = BTreeSet::new();
+            for &g in member_groups.get(&i).into_iter().flatten() {
+                for &j in &groups[g] {
+                    if j != i && vars.keys().any(|v| !members[j].names.contains(v)) && comparable(i, j) {
+                        lacking.insert(j);
+                    }
+                }
+            }
+            let mut also_lacking: Vec<String> =
+                lacking.iter().take(MAX_NAMED).map(|&j| members[j].label(&tpls)).collect();
+            if lacking.len() > MAX_NAMED {
+                also_lacking.push(format!("{} more", lacking.len() - MAX_NAMED));
+            }
             // The entries to copy: the first member that has each variable, as written there.
             let entries: Vec<Value> = vars
                 .iter()

@@ -291,7 +291,7 @@ impl Rule for PrivateImageWithoutPullSecret {
                 ));
                 }
                 f.fix.push(Fix::text(format!(
-                    "Reference it in {} ({}): add `imagePullSecrets: [{{name: {secret}}}]` under {}{}",
+                    "Reference the Secret {secret} in {} ({}): add `imagePullSecrets: [{{name: {secret}}}]` under {}{}",
                     doc_name(doc),
                     doc.file,
                     tpl.spec_path,

@@ -15,8 +15,10 @@ pub struct SchemaReport {
     pub known_kind: bool,
     /// Fields the API types do not have, with where the same name would be valid.
     pub unknown: Vec<UnknownField>,
-    /// The first type error: where, and serde's message (values removed for Secrets).
-    pub invalid: Option<(FieldPath, String)>,
+    /// Type errors: where, and serde's message (values removed for Secrets). serde stops at
+    /// the first one; [`check`] removes the offending field and decodes again, so every one
+    /// is found (up to [`MAX_INVALID`]) along with the unknown fields after it.
+    pub invalid: Vec<(FieldPath, String)>,
     /// Required fields that are absent (k8s-openapi decodes them as defaults, so they are
     /// checked from [`REQUIRED`]).
     pub missing: Vec<FieldPath>,
@@ -25,6 +27,8 @@ pub struct SchemaReport {
 /// Required fields the API server's validation insists on, per kind. `$pod` stands for the
 /// kind's pod spec; `[*]` for every element of a list.
 pub static REQUIRED: &[(&str, &str)] = &[
+    // A workload without a pod spec has no containers, which the API server requires.
+    ("*", "$pod"),
     ("*", "$pod.containers"),
     ("*", "$pod.containers[*].name"),
     ("*", "$pod.containers[*].image"),
@@ -35,19 +39,32 @@ pub static REQUIRED: &[(&str, &str)] = &[
     ("*", "$pod.initContainers[*].name"),
     ("*", "$pod.initContainers[*].image"),
     ("*", "$pod.volumes[*].name"),
+    ("*", "$pod.topologySpreadConstraints[*].maxSkew"),
+    ("*", "$pod.topologySpreadConstraints[*].topologyKey"),
+    ("*", "$pod.topologySpreadConstraints[*].whenUnsatisfiable"),
+    ("Deployment", "spec"),
     ("Deployment", "spec.selector"),
     ("Deployment", "spec.template"),
+    ("StatefulSet", "spec"),
     ("StatefulSet", "spec.selector"),
     ("StatefulSet", "spec.template"),
+    ("DaemonSet", "spec"),
     ("DaemonSet", "spec.selector"),
     ("DaemonSet", "spec.template"),
+    ("ReplicaSet", "spec"),
     ("ReplicaSet", "spec.selector"),
+    ("ReplicaSet", "spec.template"),
+    ("Job", "spec"),
     ("Job", "spec.template"),
+    ("CronJob", "spec"),
     ("CronJob", "spec.schedule"),
     ("CronJob", "spec.jobTemplate"),
+    ("CronJob", "spec.jobTemplate.spec"),
+    ("CronJob", "spec.jobTemplate.spec.template"),
     ("Service", "spec.ports[*].port"),
     ("Ingress", "spec.rules[*].http.paths[*].pathType"),
     ("Ingress", "spec.rules[*].http.paths[*].backend"),
+    ("HorizontalPodAutoscaler", "spec"),
     ("HorizontalPodAutoscaler", "spec.scaleTargetRef"),
     ("HorizontalPodAutoscaler", "spec.maxReplicas"),
     ("RoleBinding", "roleRef"),
@@ -231,29 +248,53 @@ pub fn check(doc: &ManifestDoc) -> SchemaReport {
     let Some(check) = checker(&doc.api_version, &doc.kind) else {
         return SchemaReport::default();
     };
-    let (unknown, mut invalid) = check(&doc.value);
-    // Explanations re-decode variants of the document; they are only sound when the
-    // original decodes (a type error stops decoding before later unknown fields).
-    let explain = invalid.is_none();
+    // serde stops at the first type error, so a document with one would hide every later
+    // type error and unknown field. Remove the offending field and decode again until the
+    // rest decodes (each round costs one decode, and only invalid documents pay it).
+    let mut value = std::borrow::Cow::Borrowed(&doc.value);
+    let mut invalid: Vec<(FieldPath, String)> = Vec::new();
+    let (unknown, decodes) = loop {
+        let (unknown, error) = check(&value);
+        let Some((path, msg)) = error else { break (unknown, true) };
+        if invalid.iter().any(|(p, _)| *p == path) {
+            // Taking the field out did not help (a path serde reports differently).
+            break (unknown, false);
+        }
+        // A field can only be taken out by key; an error in a list item, at the root, or
+        // about an absent field (nothing to remove) ends the search.
+        let removable = matches!(path.0.last(), Some(Seg::Key(_))) && !msg.starts_with("missing field");
+        invalid.push((path.clone(), msg));
+        if !removable || invalid.len() >= MAX_INVALID {
+            break (unknown, false);
+        }
+        remove_at(value.to_mut(), &path);
+    };
     if doc.kind == "Secret" {
         // serde quotes the offending value; a Secret's values are never shown.
-        if let Some((_, msg)) = &mut invalid {
+        for (_, msg) in &mut invalid {
             *msg = strip_quoted(msg);
         }
     }
+    // Explanations re-decode variants of the document, which is only sound once it decodes
+    // (with the invalid fields taken out).
     let unknown = unknown
         .into_iter()
         .map(|path| {
-            if explain {
-                explain_unknown(check, &doc.value, path)
+            if decodes {
+                explain_unknown(check, &value, path)
             } else {
                 UnknownField { path, belongs: None, did_you_mean: None }
             }
         })
         .collect();
-    let missing = if invalid.is_none() { missing_required(doc) } else { Vec::new() };
+    // A required field inside a field of the wrong type is that field's problem.
+    let missing =
+        missing_required(doc).into_iter().filter(|m| !invalid.iter().any(|(p, _)| m.0.starts_with(&p.0))).collect();
     SchemaReport { known_kind: true, unknown, invalid, missing }
 }
+
+/// Type errors reported per document at most (each costs a decode).
+pub const MAX_INVALID: usize = 16;
 
 fn strip_quoted(msg: &str) -> String {
     let mut out = String::new();
@@ -301,7 +342,9 @@ fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownFiel
     candidates.truncate(MAX_CANDIDATES);
     let mut belongs = None;
     for c in &candidates {
-        if *c != parent && accepted_at(c, &name) {
+        // A map of free-form keys (resource limits, a PV's capacity, a StorageClass's
+        // parameters) takes any name; it is no place the field "belongs".
+        if *c != parent && accepted_at(c, &name) && !accepted_at(c, FREE_FORM_PROBE) {
             belongs = Some(c.clone());
             break;
         }
@@ -324,6 +367,9 @@ fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownFiel
 
 const MAX_CANDIDATES: usize = 64;
 
+/// A key no Kubernetes type has: a map that accepts it accepts any key.
+const FREE_FORM_PROBE: &str = "kubesleuthProbeNotAField";
+
 fn common_prefix(a: &FieldPath, b: &FieldPath) -> usize {
     a.0.iter().zip(&b.0).take_while(|(x, y)| x == y).count()
 }
@@ -341,7 +387,7 @@ fn collect_maps(v: &Value, at: &mut FieldPath, out: &mut Vec<FieldPath>) {
             for (k, child) in m {
                 // Maps of user data (labels, annotations, data) hold no fields.
                 if matches!(k.as_str(), "labels" | "annotations" | "data" | "stringData" | "matchLabels" | "selector")
-                    && !matches!(child.get("matchLabels"), Some(_))
+                    && child.get("matchLabels").is_none()
                 {
                     continue;
                 }
@@ -432,7 +478,7 @@ mod tests {
             "containers": [{"name": "a", "image": "x"}]
         })));
         let r = check(&d);
-        assert!(r.invalid.is_none(), "{:?}", r.invalid);
+        assert!(r.invalid.is_empty(), "{:?}", r.invalid);
         assert_eq!(r.unknown.len(), 1);
         assert_eq!(r.unknown[0].path.to_string(), "spec.template.spec.securityContext.capabilities");
         assert_eq!(
@@ -464,7 +510,7 @@ mod tests {
     fn wrong_type_has_its_path() {
         let v = deployment(json!({"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": "http"}]}]}));
         let r = check(&doc(v));
-        let (path, msg) = r.invalid.expect("invalid");
+        let (path, msg) = r.invalid.first().cloned().expect("invalid");
         assert_eq!(path.to_string(), "spec.template.spec.containers[0].ports[0].containerPort");
         assert!(msg.contains("invalid type"), "{msg}");
     }
@@ -472,7 +518,7 @@ mod tests {
     #[test]
     fn clean_objects_and_unknown_kinds() {
         let r = check(&doc(deployment(json!({"containers": [{"name": "a", "image": "x"}]}))));
-        assert!(r.known_kind && r.unknown.is_empty() && r.invalid.is_none());
+        assert!(r.known_kind && r.unknown.is_empty() && r.invalid.is_empty());
         let r = check(&doc(json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"x": 1}})));
         assert!(!r.known_kind);
     }
@@ -481,7 +527,51 @@ mod tests {
     fn secret_values_never_appear_in_messages() {
         let v = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "hunter2-not-base64!"}});
         let r = check(&doc(v));
-        let (_, msg) = r.invalid.expect("invalid base64");
+        let (_, msg) = r.invalid.first().cloned().expect("invalid base64");
         assert!(!msg.contains("hunter2"), "{msg}");
+    }
+
+    #[test]
+    fn every_type_error_and_the_unknown_fields_after_them() {
+        let v = deployment(json!({"containers": [{"name": "a", "image": "x",
+            "ports": [{"containerPort": "9402"}], "kind": "Container",
+            "resources": {"limits": {"memory": "1Gi"}}, "parent": "x", "tty": "yes please"}]}));
+        let r = check(&doc(v));
+        let invalid: Vec<String> = r.invalid.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(
+            invalid,
+            vec!["spec.template.spec.containers[0].ports[0].containerPort", "spec.template.spec.containers[0].tty"]
+        );
+        let mut unknown: Vec<String> = r.unknown.iter().map(|u| u.path.to_string()).collect();
+        unknown.sort();
+        assert_eq!(unknown, vec!["spec.template.spec.containers[0].kind", "spec.template.spec.containers[0].parent"]);
+    }
+
+    #[test]
+    fn workloads_without_a_spec_and_spread_constraints_without_a_key() {
+        let v = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}});
+        assert_eq!(check(&doc(v)).missing.iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["spec"]);
+        let v = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a", "image": "x"}],
+                     "topologySpreadConstraints": [{"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}]}});
+        assert_eq!(
+            check(&doc(v)).missing.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            vec!["spec.topologySpreadConstraints[0].topologyKey"]
+        );
+        let v = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        assert_eq!(check(&doc(v)).missing.iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["spec"]);
+    }
+
+    #[test]
+    fn free_form_maps_are_not_where_a_field_belongs() {
+        // `pool` is no field anywhere; a container's resource limits take any key, so they
+        // must not be offered as its home.
+        let v = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a", "image": "x", "resources": {"limits": {"cpu": "1"}}}],
+                     "volumes": [{"name": "v", "storageos": {"volumeName": "v", "pool": "default"}}]}});
+        let r = check(&doc(v));
+        assert_eq!(r.unknown.len(), 1);
+        assert_eq!(r.unknown[0].path.to_string(), "spec.volumes[0].storageos.pool");
+        assert!(r.unknown[0].belongs.is_none(), "{:?}", r.unknown[0].belongs);
     }
 }

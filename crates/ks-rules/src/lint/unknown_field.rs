@@ -92,7 +92,7 @@ impl Rule for UnknownField {
                 f.fix.push(fix);
                 f.fix.push(Fix::cmd(
                     "Confirm with the API server's strict validation",
-                    format!("kubectl apply --dry-run=server --validate=strict -f {}", doc.file),
+                    format!("kubectl apply --dry-run=server --validate=strict {}", doc.kubectl_source()),
                 ));
                 out.push(f);
             }

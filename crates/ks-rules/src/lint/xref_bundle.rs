@@ -69,13 +69,26 @@ pub struct Def<'a> {
 #[derive(Default)]
 pub struct Defs<'a> {
     by_name: HashMap<&'a str, Vec<Def<'a>>>,
+    by_ns: HashMap<Option<&'a str>, Vec<&'a str>>,
 }
 
 impl<'a> Defs<'a> {
     fn add(&mut self, name: &'a str, def: Def<'a>) {
         if !name.is_empty() {
+            self.by_ns.entry(def.ns).or_default().push(name);
             self.by_name.entry(name).or_default().push(def);
         }
+    }
+
+    /// Names a reference from namespace `ns` can reach, for "did you mean" suggestions.
+    pub fn names_near(&self, ns: Option<&str>) -> Vec<&'a str> {
+        let mut out: Vec<&'a str> = match ns {
+            Some(_) => [ns, None].iter().filter_map(|n| self.by_ns.get(n)).flatten().copied().collect(),
+            None => self.by_name.keys().copied().collect(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Every definition of `name` that a reference from namespace `ns` can reach.
@@ -238,7 +251,8 @@ impl<'a> Bundle<'a> {
     fn add_role(&mut self, doc: &'a ManifestDoc) {
         let ns = if doc.kind == "ClusterRole" { None } else { doc.namespace.as_deref() };
         let rules = doc.value["rules"].as_array().map(Vec::as_slice).unwrap_or_default();
-        let strs = |v: &'a Value| -> Vec<&'a str> { v.as_array().into_iter().flatten().filter_map(Value::as_str).collect() };
+        let strs =
+            |v: &'a Value| -> Vec<&'a str> { v.as_array().into_iter().flatten().filter_map(Value::as_str).collect() };
         for (resource, defs) in [("secrets", &mut self.secrets), ("configmaps", &mut self.config_maps)] {
             let creates = rules.iter().any(|r| {
                 strs(&r["resources"]).iter().any(|x| *x == resource || *x == "*")
@@ -282,6 +296,22 @@ impl<'a> Bundle<'a> {
                 }
             }
         }
+    }
+}
+
+/// What the cross-reference rules share, built once per run (see `Context::xref`).
+pub struct Xref<'a> {
+    pub bundle: Bundle<'a>,
+    pub templates: Vec<PodTemplate<'a>>,
+    /// The references of each template (same order as `templates`).
+    pub refs: Vec<Vec<PodRef<'a>>>,
+}
+
+impl<'a> Xref<'a> {
+    pub fn build(ev: &'a Evidence) -> Xref<'a> {
+        let templates = templates(ev);
+        let refs = templates.iter().map(pod_refs).collect();
+        Xref { bundle: Bundle::build(ev), templates, refs }
     }
 }
 

@@ -1,3 +1,6 @@
+use std::collections::HashMap;
+
+use ks_core::ManifestDoc;
 use ks_core::manifest::FieldPath;
 use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
@@ -48,6 +51,13 @@ impl Rule for HpaTargetNotInBundle {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let docs = &cx.ev.manifests;
+        // Workload documents by kind, for lookups that stay linear in the bundle's size.
+        let mut by_kind: HashMap<&str, Vec<&ManifestDoc>> = HashMap::new();
+        let mut by_name: HashMap<(&str, &str), Vec<Option<&str>>> = HashMap::new();
+        for d in docs {
+            by_kind.entry(d.kind.as_str()).or_default().push(d);
+            by_name.entry((d.kind.as_str(), d.name.as_str())).or_default().push(d.namespace.as_deref());
+        }
         for hpa in
             docs.iter().filter(|d| d.kind == "HorizontalPodAutoscaler" && api_group(&d.api_version) == "autoscaling")
         {
@@ -57,8 +67,10 @@ impl Rule for HpaTargetNotInBundle {
                 continue;
             }
             let ns = hpa.namespace.as_deref();
-            let same_kind = || docs.iter().filter(|d| d.kind == kind && ns_compatible(d.namespace.as_deref(), ns));
-            if same_kind().any(|d| d.name == name) {
+            let same_kind = || {
+                by_kind.get(kind).into_iter().flatten().copied().filter(|d| ns_compatible(d.namespace.as_deref(), ns))
+            };
+            if by_name.get(&(kind, name)).is_some_and(|v| v.iter().any(|n| ns_compatible(*n, ns))) {
                 continue;
             }
             let path = FieldPath::parse("spec.scaleTargetRef.name");

@@ -1,7 +1,7 @@
 use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 use serde_json::Value;
 
-use super::xref_bundle::{Bundle, at, is_placeholder, ns_flag, qualified};
+use super::xref_bundle::{at, is_placeholder, ns_flag, qualified};
 use super::xref_ingress::{PortRef, backends, ingresses, json_pointer};
 use super::xref_refs::quote;
 use super::{doc_finding, doc_name};
@@ -64,7 +64,7 @@ impl Rule for IngressServicePortMissing {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let bundle = Bundle::build(cx.ev);
+        let bundle = &cx.xref().bundle;
         for ing in ingresses(&cx.ev.manifests) {
             let ns = ing.namespace.as_deref();
             for b in backends(ing) {

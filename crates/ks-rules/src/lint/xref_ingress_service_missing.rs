@@ -2,7 +2,7 @@ use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
 use super::doc_finding;
 use super::doc_name;
-use super::xref_bundle::{Bundle, api_group, at, is_placeholder, ns_compatible, ns_flag, qualified};
+use super::xref_bundle::{at, is_placeholder, ns_flag, qualified};
 use super::xref_ingress::{backends, ingresses, json_pointer};
 use super::xref_refs::quote;
 use crate::{Context, Rule};
@@ -50,7 +50,7 @@ impl Rule for IngressServiceNotInBundle {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let bundle = Bundle::build(cx.ev);
+        let bundle = &cx.xref().bundle;
         for ing in ingresses(&cx.ev.manifests) {
             let ns = ing.namespace.as_deref();
             let all = backends(ing);
@@ -87,13 +87,11 @@ impl Rule for IngressServiceNotInBundle {
                     format!("kubectl {}get service {}", ns_flag(ns), b.service),
                 ));
                 // A Service of the bundle with a close name is the likely intent.
-                let mut similar: Vec<(f64, &str)> = cx
-                    .ev
-                    .manifests
-                    .iter()
-                    .filter(|d| d.kind == "Service" && api_group(&d.api_version).is_empty())
-                    .filter(|d| ns_compatible(d.namespace.as_deref(), ns))
-                    .map(|d| (strsim::normalized_levenshtein(&d.name, b.service), d.name.as_str()))
+                let mut similar: Vec<(f64, &str)> = bundle
+                    .services
+                    .names_near(ns)
+                    .into_iter()
+                    .map(|n| (strsim::normalized_levenshtein(n, b.service), n))
                     .filter(|(s, n)| *s >= 0.6 || (n.len() >= 4 && (b.service.contains(n) || n.contains(b.service))))
                     .collect();
                 similar.sort_by(|a, b| b.0.total_cmp(&a.0));

@@ -7,9 +7,7 @@ use ks_core::registry::ImageName;
 use ks_core::{EvidenceItem, EvidenceSource, Finding, Fix, ManifestDoc, RuleMeta};
 
 use super::pod_templates::PodTemplate;
-use super::xref_bundle::{
-    Bundle, Def, Defs, PodRef, RefKind, Use, at, is_placeholder, ns_flag, pod_refs, qualified, templates,
-};
+use super::xref_bundle::{Bundle, Def, Defs, PodRef, RefKind, Use, at, is_placeholder, ns_flag, qualified};
 use super::{doc_finding, doc_name};
 use crate::Context;
 use crate::util::join_names;
@@ -59,10 +57,9 @@ fn claim_templates<'a>(t: &PodTemplate<'a>) -> Vec<&'a str> {
 
 /// References of one kind that must resolve (not optional, not a placeholder, not an object
 /// the cluster makes by itself).
-fn required_refs<'a>(t: &PodTemplate<'a>, kind: RefKind) -> Vec<PodRef<'a>> {
+fn required_refs<'r, 'a>(t: &PodTemplate<'a>, all: &'r [PodRef<'a>], kind: RefKind) -> Vec<&'r PodRef<'a>> {
     let claims = claim_templates(t);
-    pod_refs(t)
-        .into_iter()
+    all.iter()
         .filter(|r| r.kind == kind && !r.optional && !is_placeholder(r.name))
         .filter(|r| match kind {
             RefKind::ServiceAccount => r.name != "default",
@@ -74,9 +71,9 @@ fn required_refs<'a>(t: &PodTemplate<'a>, kind: RefKind) -> Vec<PodRef<'a>> {
 }
 
 /// Group references by name, in the order they are written.
-fn by_name<'r, 'a>(refs: &'r [PodRef<'a>]) -> Vec<(&'a str, Vec<&'r PodRef<'a>>)> {
+fn by_name<'r, 'a>(refs: &[&'r PodRef<'a>]) -> Vec<(&'a str, Vec<&'r PodRef<'a>>)> {
     let mut out: Vec<(&'a str, Vec<&'r PodRef<'a>>)> = Vec::new();
-    for r in refs {
+    for &r in refs {
         match out.iter_mut().find(|(n, _)| *n == r.name) {
             Some((_, v)) => v.push(r),
             None => out.push((r.name, vec![r])),
@@ -160,11 +157,11 @@ fn create_command(kind: RefKind, ns: Option<&str>, name: &str, refs: &[&PodRef<'
 
 /// KS1101, KS1103, KS1105, KS1106: references to objects no manifest of the bundle defines.
 pub fn not_in_bundle(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, out: &mut Vec<Finding>) {
-    let bundle = Bundle::build(cx.ev);
-    let defs = defs(&bundle, kind);
-    for t in templates(cx.ev) {
+    let bundle = &cx.xref().bundle;
+    let defs = defs(bundle, kind);
+    for (t, all) in cx.xref().templates.iter().zip(&cx.xref().refs) {
         let ns = t.doc.namespace.as_deref();
-        let refs = required_refs(&t, kind);
+        let refs = required_refs(t, all, kind);
         for (name, refs) in by_name(&refs) {
             if defs.has(ns, name) {
                 continue;
@@ -207,7 +204,7 @@ pub fn not_in_bundle(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, o
                 format!("Check whether {k} {q} already exists in the cluster"),
                 format!("kubectl {}get {} {name}", ns_flag(ns), resource(kind)),
             ));
-            f.fix.push(Fix::cmd(format!("If not, create it{what}"), create_command(kind, ns, name, &refs, &t)));
+            f.fix.push(Fix::cmd(format!("If not, create it{what}"), create_command(kind, ns, name, &refs, t)));
             let optional_hint = matches!(kind, RefKind::Secret | RefKind::ConfigMap)
                 && refs.iter().all(|r| matches!(r.use_, Use::Env | Use::Volume));
             f.fix.push(Fix::text(if optional_hint {
@@ -236,11 +233,11 @@ fn keys_path(def: &Def<'_>) -> FieldPath {
 
 /// KS1102, KS1104: a key the bundle's Secret or ConfigMap does not have.
 pub fn key_missing(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, out: &mut Vec<Finding>) {
-    let bundle = Bundle::build(cx.ev);
-    let defs = defs(&bundle, kind);
-    for t in templates(cx.ev) {
+    let bundle = &cx.xref().bundle;
+    let defs = defs(bundle, kind);
+    for (t, all) in cx.xref().templates.iter().zip(&cx.xref().refs) {
         let ns = t.doc.namespace.as_deref();
-        let refs = required_refs(&t, kind);
+        let refs = required_refs(t, all, kind);
         // One finding per (object, key), at its first reference.
         let mut seen: Vec<(&str, &str)> = Vec::new();
         for r in &refs {
@@ -255,7 +252,8 @@ pub fn key_missing(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, out
                 continue;
             }
             seen.push((r.name, key));
-            let same: Vec<&PodRef<'_>> = refs.iter().filter(|o| o.name == r.name && o.key == Some(key)).collect();
+            let same: Vec<&PodRef<'_>> =
+                refs.iter().copied().filter(|o| o.name == r.name && o.key == Some(key)).collect();
             let k = kind.as_str();
             let q = qualified(def.ns.or(ns), r.name);
             let have: Vec<&str> = def.keys.iter().flatten().copied().collect();

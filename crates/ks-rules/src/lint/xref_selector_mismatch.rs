@@ -90,7 +90,10 @@ impl Rule for SelectorDoesNotMatchTemplate {
                     let plain = if stray.is_empty() {
                         String::new()
                     } else {
-                        format!(" (`{}` is written directly under `selector`, where a LabelSelector has no such field, so it is dropped)", show_map(&stray))
+                        format!(
+                            " (`{}` is written directly under `selector`, where a LabelSelector has no such field, so it is dropped)",
+                            show_map(&stray)
+                        )
                     };
                     if doc.api_version.starts_with("apps/") {
                         let mut f = doc_finding(
@@ -202,7 +205,7 @@ impl Rule for SelectorDoesNotMatchTemplate {
             }
             f.fix.push(Fix::cmd(
                 "Check the fixed manifest against the API server before applying",
-                format!("kubectl apply --dry-run=server -f {}", doc.file),
+                format!("kubectl apply --dry-run=server {}", doc.kubectl_source()),
             ));
             out.push(f);
         }

@@ -1,10 +1,9 @@
 use ks_core::manifest::FieldPath;
-use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
+use ks_core::{Cause, Finding, Fix, ManifestDoc, RuleKind, RuleMeta, Severity, declare_rule};
 use serde_json::{Map, Value};
 
 use super::xref_bundle::{
     api_group, at, is_placeholder, ns_compatible, ns_flag, scalar_text, show_labels, show_map, template_labels,
-    templates,
 };
 use super::xref_refs::quote;
 use super::xref_services::selecting_services;
@@ -73,24 +72,50 @@ fn closeness(selector: &Map<String, Value>, labels: &[(&str, String)]) -> (usize
     (pairs, keys)
 }
 
+/// API groups of custom resources that configure traffic, monitoring, certificates or
+/// secrets and never run pods of their own.
+const PODLESS_GROUPS: &[&str] = &[
+    "cert-manager.io",
+    "networking.istio.io",
+    "security.istio.io",
+    "telemetry.istio.io",
+    "external-secrets.io",
+    "bitnami.com",
+    "keda.sh",
+    "cilium.io",
+    "traefik.io",
+    "traefik.containo.us",
+    "policy.kyverno.io",
+    "kyverno.io",
+];
+
+/// Custom resources of the bundle that may run pods through an operator.
+fn pod_making_resources(docs: &[ManifestDoc]) -> Vec<&ManifestDoc> {
+    docs.iter()
+        .filter(|d| {
+            let group = api_group(&d.api_version);
+            let custom = group.contains('.') && !group.ends_with(".k8s.io") && !PODLESS_GROUPS.contains(&group);
+            // Prometheus-operator's monitors and rules select or configure; they run nothing.
+            let podless = group == "monitoring.coreos.com"
+                && (d.kind.ends_with("Monitor")
+                    || d.kind.ends_with("Rule")
+                    || d.kind.ends_with("Config")
+                    || d.kind == "Probe");
+            custom && !podless && d.value["spec"].is_object()
+        })
+        .collect()
+}
+
 /// Whether a custom resource in the namespace may be what creates the selected pods: an
 /// operator labels its pods after the resource's kind or name (`prometheus: k8s`,
-/// `app.kubernetes.io/name: alertmanager`), so a selector value naming one is its.
-fn operator_may_make_pods(cx: &Context<'_>, ns: Option<&str>, selector: &Map<String, Value>) -> bool {
-    let pairs: Vec<(String, String)> = selector
-        .iter()
-        .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), scalar_text(v)?.to_ascii_lowercase())))
-        .collect();
-    cx.ev.manifests.iter().any(|d| {
-        let group = api_group(&d.api_version);
-        let custom = group.contains('.') && !group.ends_with(".k8s.io");
-        if !custom || !ns_compatible(d.namespace.as_deref(), ns) || !d.value["spec"].is_object() {
-            return false;
-        }
-        // `ThanosRuler` makes pods labelled `app.kubernetes.io/name: thanos-ruler`.
+/// `app.kubernetes.io/name: thanos-ruler`, rook's `rook_cluster: rook-ceph`), so a selector
+/// value naming one is its.
+fn operator_may_make_pods(crs: &[&ManifestDoc], ns: Option<&str>, selector: &Map<String, Value>) -> bool {
+    let values: Vec<String> = selector.values().filter_map(scalar_text).map(|v| v.to_ascii_lowercase()).collect();
+    crs.iter().filter(|d| ns_compatible(d.namespace.as_deref(), ns)).any(|d| {
         let kind = d.kind.to_ascii_lowercase();
         let name = d.name.to_ascii_lowercase();
-        pairs.iter().any(|(k, v)| v.replace(['-', '_'], "") == kind || (k.contains(&kind) && *v == name))
+        values.iter().any(|v| v.replace(['-', '_'], "") == kind || *v == name)
     })
 }
 
@@ -100,15 +125,18 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let tpls = templates(cx.ev);
-        for s in selecting_services(&cx.ev.manifests, &tpls) {
-            if s.reachable.is_empty() || !s.selected.is_empty() {
+        let tpls = &cx.xref().templates;
+        let crs = pod_making_resources(&cx.ev.manifests);
+        for s in selecting_services(&cx.ev.manifests, tpls) {
+            if !s.ns_has_templates || !s.selected.is_empty() {
                 continue;
             }
             let placeholder = is_placeholder(&s.doc.name)
-                || s.selector.iter().any(|(k, v)| is_placeholder(k) || scalar_text(v).is_none_or(|v| is_placeholder(&v)));
+                || s.selector
+                    .iter()
+                    .any(|(k, v)| is_placeholder(k) || scalar_text(v).is_none_or(|v| is_placeholder(&v)));
             let ns = s.doc.namespace.as_deref();
-            if placeholder || operator_may_make_pods(cx, ns, s.selector) {
+            if placeholder || operator_may_make_pods(&crs, ns, s.selector) {
                 continue;
             }
             // Only a near miss is evidence of a mistake: a template of the namespace that
@@ -116,7 +144,7 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
             // keys no template uses is for pods made elsewhere (an operator, a controller
             // that labels its own pods, another release).
             let Some((t, labels)) = s
-                .reachable
+                .near
                 .iter()
                 .map(|t| (*t, template_labels(t)))
                 .filter(|(_, l)| closeness(s.selector, l).1 > 0)
@@ -138,8 +166,7 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
                 &sel_path,
                 format!("{svc} selects {sel}, which no pod template in this bundle carries"),
                 format!(
-                    "The selector of {svc} ({sel}) matches none of the {} pod template(s) of {scope}; the closest, {}, is labelled {}. Unless pods created elsewhere carry these labels, the Service has no endpoints and connections to it are refused or time out.",
-                    s.reachable.len(),
+                    "The selector of {svc} ({sel}) matches none of the pod templates of {scope}; the closest, {}, is labelled {}. Unless pods created elsewhere carry these labels, the Service has no endpoints and connections to it are refused or time out.",
                     doc_name(t.doc),
                     show_labels(&labels)
                 ),
@@ -178,7 +205,9 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
             let missing: Vec<String> = s
                 .selector
                 .iter()
-                .filter(|(k, v)| !labels.iter().any(|(lk, lv)| *lk == k.as_str() && Some(lv) == scalar_text(v).as_ref()))
+                .filter(|(k, v)| {
+                    !labels.iter().any(|(lk, lv)| *lk == k.as_str() && Some(lv) == scalar_text(v).as_ref())
+                })
                 .map(|(k, v)| format!("{k}: {}", scalar_text(v).unwrap_or_default()))
                 .collect();
             f.fix.push(Fix::text(format!(

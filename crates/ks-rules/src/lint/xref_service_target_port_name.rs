@@ -1,7 +1,7 @@
 use ks_core::manifest::FieldPath;
 use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
-use super::xref_bundle::{at, ns_flag, templates};
+use super::xref_bundle::{at, ns_flag};
 use super::xref_refs::quote;
 use super::xref_services::{declared_ports, selecting_services, show_ports};
 use super::{doc_finding, doc_name};
@@ -57,8 +57,8 @@ impl Rule for ServiceTargetPortNameUndeclared {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let tpls = templates(cx.ev);
-        for s in selecting_services(&cx.ev.manifests, &tpls) {
+        let tpls = &cx.xref().templates;
+        for s in selecting_services(&cx.ev.manifests, tpls) {
             if s.selected.is_empty() {
                 continue;
             }

@@ -4,7 +4,7 @@ use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 use serde_json::Value;
 
 use super::pod_templates::PodTemplate;
-use super::xref_bundle::{Bundle, RefKind, at, ns_flag, pod_refs, templates};
+use super::xref_bundle::{Bundle, RefKind, at, ns_flag, pod_refs};
 use super::xref_refs::quote;
 use super::xref_service_target_port_name::port_name;
 use super::xref_services::{declared_ports, selecting_services, show_ports};
@@ -80,7 +80,9 @@ fn configured_ports_mention(bundle: &Bundle<'_>, t: &PodTemplate<'_>, n: i64) ->
     }
     pod_refs(t).iter().filter(|r| r.kind == RefKind::ConfigMap).any(|r| {
         bundle.config_maps.find(ns, r.name).iter().any(|d| {
-            d.doc.value["data"].as_object().is_some_and(|m| m.values().filter_map(Value::as_str).any(|s| mentions(s, n)))
+            d.doc.value["data"]
+                .as_object()
+                .is_some_and(|m| m.values().filter_map(Value::as_str).any(|s| mentions(s, n)))
         })
     })
 }
@@ -91,9 +93,9 @@ impl Rule for ServiceTargetPortUndeclared {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let tpls = templates(cx.ev);
-        let bundle = Bundle::build(cx.ev);
-        for s in selecting_services(&cx.ev.manifests, &tpls) {
+        let tpls = &cx.xref().templates;
+        let bundle = &cx.xref().bundle;
+        for s in selecting_services(&cx.ev.manifests, tpls) {
             if s.selected.is_empty() || s.selected.iter().any(|t| declared_ports(t).is_empty()) {
                 continue;
             }
@@ -115,7 +117,7 @@ impl Rule for ServiceTargetPortUndeclared {
                 }
                 // The app is told to listen there (`--port 18080`, `endpoint: 0.0.0.0:5317` in
                 // its mounted config): it does, declared or not.
-                if s.selected.iter().any(|t| configured_ports_mention(&bundle, t, number)) {
+                if s.selected.iter().any(|t| configured_ports_mention(bundle, t, number)) {
                     continue;
                 }
                 let svc = doc_name(s.doc);

@@ -1,6 +1,8 @@
 //! What the Service rules (KS1107..KS1109) share: the Services of the bundle that select
 //! pods, and the pod templates each one selects.
 
+use std::collections::{HashMap, HashSet};
+
 use ks_core::ManifestDoc;
 use ks_core::manifest::FieldPath;
 use serde_json::{Map, Value};
@@ -8,14 +10,42 @@ use serde_json::{Map, Value};
 use super::pod_templates::PodTemplate;
 use super::xref_bundle::{api_group, ns_compatible, scalar_text, template_labels};
 
-/// A Service with a selector, and the bundle's pod templates it can reach.
+/// A Service with a selector, and the bundle's pod templates it selects.
 pub struct SelectingService<'a, 't> {
     pub doc: &'a ManifestDoc,
     pub selector: &'a Map<String, Value>,
-    /// Pod templates in a namespace the Service can reach.
-    pub reachable: Vec<&'t PodTemplate<'a>>,
-    /// Those whose labels the selector matches.
+    /// Whether the bundle has a pod template written in the Service's own namespace (as
+    /// written: a template without a namespace in a bundle that names them says nothing
+    /// about where it lands).
+    pub ns_has_templates: bool,
+    /// When it selects nothing: templates of the Service's own namespace that use one of its
+    /// selector's label keys.
+    pub near: Vec<&'t PodTemplate<'a>>,
+    /// Templates the selector matches, in any namespace the Service can reach.
     pub selected: Vec<&'t PodTemplate<'a>>,
+}
+
+/// Label lookups over the pod templates, so that selecting is not quadratic in the number
+/// of Services and templates.
+struct TemplateIndex<'a> {
+    by_pair: HashMap<(&'a str, String), Vec<usize>>,
+    /// Templates by (namespace as written, label key).
+    by_key: HashMap<(Option<&'a str>, &'a str), Vec<usize>>,
+    namespaces: HashSet<Option<&'a str>>,
+}
+
+impl<'a> TemplateIndex<'a> {
+    fn build(tpls: &[PodTemplate<'a>]) -> TemplateIndex<'a> {
+        let mut ix = TemplateIndex { by_pair: HashMap::new(), by_key: HashMap::new(), namespaces: HashSet::new() };
+        for (i, t) in tpls.iter().enumerate() {
+            ix.namespaces.insert(t.doc.namespace.as_deref());
+            for (k, v) in template_labels(t) {
+                ix.by_key.entry((t.doc.namespace.as_deref(), k)).or_default().push(i);
+                ix.by_pair.entry((k, v)).or_default().push(i);
+            }
+        }
+        ix
+    }
 }
 
 /// Every core Service of the bundle that selects pods (not `ExternalName`, selector not
@@ -24,6 +54,7 @@ pub fn selecting_services<'a, 't>(
     docs: &'a [ManifestDoc],
     tpls: &'t [PodTemplate<'a>],
 ) -> Vec<SelectingService<'a, 't>> {
+    let ix = TemplateIndex::build(tpls);
     let mut out = Vec::new();
     for doc in docs.iter().filter(|d| d.kind == "Service" && api_group(&d.api_version).is_empty()) {
         let spec = &doc.value["spec"];
@@ -32,13 +63,50 @@ pub fn selecting_services<'a, 't>(
         }
         let Some(selector) = spec["selector"].as_object().filter(|s| !s.is_empty()) else { continue };
         let ns = doc.namespace.as_deref();
-        let reachable: Vec<&PodTemplate<'a>> =
-            tpls.iter().filter(|t| ns_compatible(t.doc.namespace.as_deref(), ns)).collect();
-        let selected = reachable.iter().copied().filter(|t| selects(selector, t)).collect();
-        out.push(SelectingService { doc, selector, reachable, selected });
+        // Candidates: the templates carrying the first pair of the selector that is a
+        // template label (not one a controller adds); none when no template has that pair;
+        // every template when the selector only names controller labels.
+        let mut candidates: Option<&[usize]> = None;
+        let mut impossible = false;
+        if let Some((k, v)) = selector.iter().find(|(k, _)| !CONTROLLER_KEYS.contains(&k.as_str())) {
+            match scalar_text(v).and_then(|v| ix.by_pair.get(&(k.as_str(), v))) {
+                Some(list) => candidates = Some(list),
+                None => impossible = true,
+            }
+        }
+        let candidates: Box<dyn Iterator<Item = &'t PodTemplate<'a>>> = match (impossible, candidates) {
+            (true, _) => Box::new(std::iter::empty()),
+            (false, Some(list)) => Box::new(list.iter().map(|&i| &tpls[i])),
+            (false, None) => Box::new(tpls.iter()),
+        };
+        let selected: Vec<&PodTemplate<'a>> =
+            candidates.filter(|t| ns_compatible(t.doc.namespace.as_deref(), ns) && selects(selector, t)).collect();
+        // Only a Service that selects nothing needs its near misses (and every template
+        // shares `app` with every other, so this is kept off the common path).
+        let mut near: Vec<usize> = Vec::new();
+        if selected.is_empty() {
+            near = selector.keys().filter_map(|k| ix.by_key.get(&(ns, k.as_str()))).flatten().copied().collect();
+            near.sort_unstable();
+            near.dedup();
+        }
+        let near = near.into_iter().map(|i| &tpls[i]).collect();
+        out.push(SelectingService { doc, selector, ns_has_templates: ix.namespaces.contains(&ns), near, selected });
     }
     out
 }
+
+/// Label keys controllers add to the pods they create.
+const CONTROLLER_KEYS: &[&str] = &[
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "controller-revision-hash",
+    "pod-template-hash",
+    "job-name",
+    "batch.kubernetes.io/job-name",
+    "controller-uid",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-completion-index",
+];
 
 fn digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())

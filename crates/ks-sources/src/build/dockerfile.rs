@@ -31,7 +31,7 @@ use ks_core::build::{
 use super::expand::{Vars, expand};
 
 /// Longest instruction text kept for evidence.
-const MAX_TEXT: usize = 240;
+const MAX_TEXT: usize = 1000;
 
 const KEYWORDS: &[&str] = &[
     "ADD",
@@ -306,12 +306,15 @@ struct StageState {
     user: Option<String>,
 }
 
+/// What a later `FROM <stage>` inherits from a finished stage: ENV, WORKDIR, USER.
+type Inherited = (Vec<(String, String)>, String, Option<String>);
+
 struct Parser {
     df: Dockerfile,
     /// ARGs before the first FROM.
     global: Vars,
     /// Final ENV, WORKDIR and USER of finished stages, inherited by `FROM <stage>`.
-    stage_env: Vec<(Vec<(String, String)>, String, Option<String>)>,
+    stage_env: Vec<Inherited>,
     cur: Option<StageState>,
 }
 

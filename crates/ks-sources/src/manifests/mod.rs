@@ -36,7 +36,8 @@ impl Default for ManifestOptions {
 
 /// One thing to read: a file, or a directory rendered by a tool.
 enum Input {
-    File(PathBuf),
+    /// A file, and the namespace a plain kustomization sets on its objects.
+    File(PathBuf, Option<String>),
     Kustomization(PathBuf),
     Chart(PathBuf),
 }
@@ -65,7 +66,12 @@ pub fn load_manifests(paths: &[PathBuf], opts: &ManifestOptions) -> Result<Evide
         .map(|input| {
             let mut ev = Evidence::default();
             match input {
-                Input::File(f) => load_file(f, opts, &mut ev),
+                Input::File(f, ns) => {
+                    load_file(f, opts, &mut ev);
+                    if let Some(ns) = ns {
+                        set_namespace(&mut ev, ns);
+                    }
+                }
                 Input::Kustomization(dir) => {
                     let text = render::kustomize(dir)?;
                     load_text(&format!("{} (kustomize)", dir.display()), Arc::from(text), &mut ev);
@@ -96,6 +102,96 @@ fn is_kustomization(dir: &Path) -> bool {
     ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|f| dir.join(f).is_file())
 }
 
+/// The files of a kustomization that only lists local manifest files under `resources`
+/// and perhaps sets `namespace` (no patches, generators or name transforms): reading the
+/// files gives what rendering gives, with real file positions.
+fn plain_resources(dir: &Path) -> Option<(Vec<PathBuf>, Option<String>)> {
+    let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|f| f.is_file())?;
+    let text = std::fs::read_to_string(&file).ok()?;
+    let (docs, err) = ks_core::yaml::parse_stream(&text);
+    if err.is_some() || docs.len() != 1 {
+        return None;
+    }
+    let Value::Object(m) = &docs[0].value else { return None };
+    if m.keys().any(|k| !matches!(k.as_str(), "resources" | "apiVersion" | "kind" | "namespace")) {
+        return None;
+    }
+    let namespace = match m.get("namespace") {
+        None => None,
+        Some(Value::String(ns)) => Some(ns.clone()),
+        Some(_) => return None,
+    };
+    let mut files = Vec::new();
+    for r in m.get("resources")?.as_array()? {
+        let path = dir.join(r.as_str()?);
+        if !path.is_file() || !is_manifest_file(&path) {
+            return None;
+        }
+        files.push(path);
+    }
+    Some((files, namespace))
+}
+
+/// What `namespace:` in a kustomization does: every namespaced object gets it.
+fn set_namespace(ev: &mut Evidence, ns: &str) {
+    use ks_core::k8s_openapi::Metadata;
+    fn set<T: Metadata<Ty = ks_core::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>>(
+        items: &mut [T],
+        ns: &str,
+    ) {
+        for o in items {
+            o.metadata_mut().namespace = Some(ns.to_string());
+        }
+    }
+    for d in ev.manifests.iter_mut().filter(|d| !CLUSTER_SCOPED.contains(&d.kind.as_str())) {
+        d.namespace = Some(ns.to_string());
+    }
+    set(&mut ev.deployments, ns);
+    set(&mut ev.stateful_sets, ns);
+    set(&mut ev.daemon_sets, ns);
+    set(&mut ev.replica_sets, ns);
+    set(&mut ev.jobs, ns);
+    set(&mut ev.cron_jobs, ns);
+    set(&mut ev.services, ns);
+    set(&mut ev.ingresses, ns);
+    set(&mut ev.pvcs, ns);
+    set(&mut ev.service_accounts, ns);
+    set(&mut ev.endpoints, ns);
+    for p in ev.pods.iter_mut() {
+        p.metadata.namespace = Some(ns.to_string());
+    }
+    for s in ev.secrets.iter_mut() {
+        s.metadata.namespace = Some(ns.to_string());
+    }
+    for c in ev.config_maps.iter_mut() {
+        c.metadata.namespace = Some(ns.to_string());
+    }
+    for o in ev.other.iter_mut() {
+        o.metadata.namespace = Some(ns.to_string());
+    }
+}
+
+/// Kinds that have no namespace.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "CSIDriver",
+    "RuntimeClass",
+    "APIService",
+];
+
 fn is_chart(dir: &Path) -> bool {
     dir.join("Chart.yaml").is_file()
 }
@@ -114,7 +210,11 @@ fn collect(p: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result<()
             return Ok(());
         }
         if explicit && is_kustomization(p) {
-            out.push(Input::Kustomization(p.to_path_buf()));
+            match plain_resources(p) {
+                // Only lists local files: read them, so findings point into the real files.
+                Some((files, ns)) => out.extend(files.into_iter().map(|f| Input::File(f, ns.clone()))),
+                None => out.push(Input::Kustomization(p.to_path_buf())),
+            }
             return Ok(());
         }
         let walker = ignore::WalkBuilder::new(p).hidden(true).git_ignore(true).require_git(false).build();
@@ -140,9 +240,9 @@ fn collect(p: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result<()
         files.sort();
         charts.sort();
         out.extend(charts.into_iter().map(Input::Chart));
-        out.extend(files.into_iter().map(Input::File));
+        out.extend(files.into_iter().map(|f| Input::File(f, None)));
     } else {
-        out.push(Input::File(p.to_path_buf()));
+        out.push(Input::File(p.to_path_buf(), None));
     }
     Ok(())
 }
@@ -282,7 +382,8 @@ mod tests {
 
     #[test]
     fn list_items_locate_inside_the_list() {
-        let ev = load("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n");
+        let ev =
+            load("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n");
         assert_eq!(ev.manifests.len(), 1);
         let loc = ev.manifests[0].locate(&FieldPath::parse("metadata.name"));
         assert_eq!((loc.line, loc.column), (7, 5));

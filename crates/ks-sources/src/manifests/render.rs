@@ -18,9 +18,13 @@ pub struct HelmOptions {
 /// A render tool that failed or is absent.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{dir}: is a Helm chart, and rendering it needs `helm` on PATH (not found); install helm, or lint `helm template` output with `helm template {dir} | kubesleuth lint -`")]
+    #[error(
+        "{dir}: is a Helm chart, and rendering it needs `helm` on PATH (not found); install helm, or lint `helm template` output with `helm template {dir} | kubesleuth lint -`"
+    )]
     HelmMissing { dir: String },
-    #[error("{dir}: is a kustomization, and rendering it needs `kubectl` (for `kubectl kustomize`) on PATH (not found)")]
+    #[error(
+        "{dir}: is a kustomization, and rendering it needs `kubectl` (for `kubectl kustomize`) on PATH (not found)"
+    )]
     KubectlMissing { dir: String },
     #[error("{dir}: `{tool}` failed: {stderr}")]
     Failed { dir: String, tool: String, stderr: String },
@@ -37,7 +41,11 @@ fn run(dir: &Path, tool: &str, cmd: &mut Command, missing: RenderError) -> Resul
         Ok(o) => o,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing),
         Err(e) => {
-            return Err(RenderError::Failed { dir: dir.display().to_string(), tool: tool.into(), stderr: e.to_string() });
+            return Err(RenderError::Failed {
+                dir: dir.display().to_string(),
+                tool: tool.into(),
+                stderr: e.to_string(),
+            });
         }
     };
     if !out.status.success() {

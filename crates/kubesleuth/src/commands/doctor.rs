@@ -20,12 +20,12 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         opts.proc_root = p.clone();
     }
     let local = ks_local::probe(&opts);
-    let mut ev = Evidence::default();
     // Skipped checks are reported like unreadable inputs: the rest was still checked.
-    ev.gaps = local.notes.iter().map(|n| Gap { file: None, line: None, message: n.clone() }).collect();
+    let gaps = local.notes.iter().map(|n| Gap { file: None, line: None, message: n.clone() }).collect();
+    let mut ev = Evidence { gaps, ..Evidence::default() };
     ev.build.local = Some(local);
     ev.finish();
-    let findings = ks_rules::run_kind(&ev, RuleKind::Local);
+    let findings = ks_correlate::correlate(&ev, ks_rules::run_kind(&ev, RuleKind::Local));
     let summary = Summary::count(&findings, 0, started.elapsed().as_millis() as u64);
     write_report(&args.output, &findings, &ev.gaps, summary)
 }

@@ -172,7 +172,7 @@ fn tally(ev: &Evidence, rows: &[Row]) -> String {
         s.push_str(&format!(
             "; {} on {} asked in {}",
             plural(f.images.len(), "distinct tag"),
-            plural(f.hosts.len(), "registry"),
+            if f.hosts.len() == 1 { "1 registry".to_string() } else { format!("{} registries", f.hosts.len()) },
             plural(f.requests as usize, "request")
         ));
     }
@@ -191,7 +191,10 @@ pub fn run(args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, doc + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     }
     let checked = digests::check(&d.evidence);
-    let rows = rows(&d.evidence, &checked);
+    let mut rows = rows(&d.evidence, &checked);
+    if let Some(ns) = &args.source.namespace {
+        rows.retain(|r| &r.namespace == ns);
+    }
     let findings: Vec<Finding> =
         d.findings.iter().filter(|f| ks_rules::image::is_registry_rule(&f.rule)).cloned().collect();
     let summary = Summary::count(&findings, d.evidence.object_count(), d.started.elapsed().as_millis() as u64);

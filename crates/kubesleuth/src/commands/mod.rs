@@ -1,13 +1,14 @@
 //! One module per subcommand; the pipeline they share is [`diagnose`].
 
 pub mod doctor;
+pub mod drift;
 pub mod explain;
 pub mod images;
 pub mod lint;
 pub mod rules;
 pub mod scan;
-pub mod snapshot;
 pub mod serve;
+pub mod snapshot;
 pub mod why;
 
 use std::time::Instant;
@@ -25,18 +26,9 @@ pub struct Diagnosis {
     pub started: Instant,
 }
 
-pub fn diagnose(src: &SourceArgs) -> anyhow::Result<Diagnosis> {
-    diagnose_with(src, |_| Ok(()))
-}
-
-/// [`diagnose`], with a step between loading the evidence and running the rules (the
-/// registry check adds its facts there, so rules stay pure functions of the evidence).
-pub fn diagnose_with(
-    src: &SourceArgs,
-    prepare: impl FnOnce(&mut Evidence) -> anyhow::Result<()>,
-) -> anyhow::Result<Diagnosis> {
-    let started = Instant::now();
-    let mut evidence = if src.snapshot.is_empty() {
+/// The cluster's evidence: the snapshot files, or the live cluster when there are none.
+pub fn load_cluster(src: &SourceArgs) -> anyhow::Result<Evidence> {
+    let evidence = if src.snapshot.is_empty() {
         // No files: the live cluster of the kubeconfig context.
         snapshot::collect_evidence(&src.live, src.namespace.as_deref(), src.timings)?
     } else {
@@ -50,6 +42,21 @@ pub fn diagnose_with(
         };
         bail!("nothing could be read from the snapshot: {detail}");
     }
+    Ok(evidence)
+}
+
+pub fn diagnose(src: &SourceArgs) -> anyhow::Result<Diagnosis> {
+    diagnose_with(src, |_| Ok(()))
+}
+
+/// [`diagnose`], with a step between loading the evidence and running the rules (the
+/// registry check adds its facts there, so rules stay pure functions of the evidence).
+pub fn diagnose_with(
+    src: &SourceArgs,
+    prepare: impl FnOnce(&mut Evidence) -> anyhow::Result<()>,
+) -> anyhow::Result<Diagnosis> {
+    let started = Instant::now();
+    let mut evidence = load_cluster(src)?;
     prepare(&mut evidence)?;
     let loaded = started.elapsed();
     let raw = ks_rules::run(&evidence);

@@ -19,6 +19,7 @@ pub fn rule_page(m: &RuleMeta) -> String {
             ks_core::RuleKind::Runtime => "runtime (status, events, logs)",
             ks_core::RuleKind::Static => "static (manifests)",
             ks_core::RuleKind::Local => "local (the developer's machine)",
+            ks_core::RuleKind::Drift => "drift (manifests vs the cluster)",
         },
         m.summary,
         m.docs_text().trim_end()
