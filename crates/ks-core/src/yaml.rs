@@ -37,8 +37,29 @@ pub struct YamlError {
 }
 
 enum Frame {
-    Map { value: Map<String, Value>, key: Option<(String, Pos)>, anchor: usize, path_len: usize },
-    Seq { value: Vec<Value>, anchor: usize, nested: bool },
+    /// `key`: the key whose value is being read (taken when the value arrives).
+    Map {
+        value: Map<String, Value>,
+        key: Option<(String, Pos)>,
+        anchor: usize,
+    },
+    Seq {
+        value: Vec<Value>,
+        anchor: usize,
+    },
+}
+
+/// The path of the node being read, from the open frames: a mapping's pending key, a
+/// sequence's next index. Only built when a duplicate key is reported, so that reading
+/// does not pay for a path per key.
+fn frames_path(frames: &[Frame]) -> Vec<Seg> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Map { key, .. } => key.as_ref().map(|(k, _)| Seg::Key(k.clone())),
+            Frame::Seq { value, .. } => Some(Seg::Index(value.len())),
+        })
+        .collect()
 }
 
 /// PyYAML-compatible indentation (what go-yaml accepts too); comments are not events, so a
@@ -56,8 +77,6 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Value> = HashMap::new();
-    // The path of the node being built, for duplicate-key reports.
-    let mut path: Vec<Seg> = Vec::new();
     let mut duplicates = Vec::new();
     let mut start_line = 0u32;
     let mut root: Option<Value> = None;
@@ -76,17 +95,12 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
             }
         };
         last_line = last_line.max(span.end.line() as u32);
-        // Mapping keys are resolved like values and then written back as text, the way
-        // sigs.k8s.io/yaml turns go-yaml's keys into JSON object keys: `on:` and `y:` are the
-        // key "true", `0x10:` is "16"; strings and floats keep the text written.
-        let mut key_text: Option<String> = None;
         let node: Option<(Value, usize, Pos)> = match event {
             Event::DocumentStart(..) => {
                 start_line = 0;
                 root = None;
                 anchors.clear();
                 duplicates = Vec::new();
-                path.clear();
                 None
             }
             Event::DocumentEnd => {
@@ -102,50 +116,44 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
                 if start_line == 0 {
                     start_line = span.start.line() as u32;
                 }
-                // A mapping inside a sequence: its keys' paths carry the item's index.
-                if let Some(Frame::Seq { value, .. }) = stack.last() {
-                    path.push(Seg::Index(value.len()));
-                }
-                stack.push(Frame::Map { value: Map::new(), key: None, anchor, path_len: path.len() });
+                stack.push(Frame::Map { value: Map::new(), key: None, anchor });
                 None
             }
             Event::SequenceStart(_, anchor, _) => {
                 if start_line == 0 {
                     start_line = span.start.line() as u32;
                 }
-                let nested = matches!(stack.last(), Some(Frame::Seq { .. }));
-                if let Some(Frame::Seq { value, .. }) = stack.last() {
-                    path.push(Seg::Index(value.len()));
-                }
-                stack.push(Frame::Seq { value: Vec::new(), anchor, nested });
+                stack.push(Frame::Seq { value: Vec::new(), anchor });
                 None
             }
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { value, anchor, path_len, .. }) => {
-                    path.truncate(path_len);
-                    if let Some(Frame::Seq { .. }) = stack.last() {
-                        path.pop();
-                    }
-                    Some((Value::Object(value), anchor, pos(&span)))
-                }
+                Some(Frame::Map { value, anchor, .. }) => Some((Value::Object(value), anchor, pos(&span))),
                 _ => None,
             },
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { value, anchor, nested }) => {
-                    if nested {
-                        path.pop();
-                    }
-                    Some((Value::Array(value), anchor, pos(&span)))
-                }
+                Some(Frame::Seq { value, anchor }) => Some((Value::Array(value), anchor, pos(&span))),
                 _ => None,
             },
             Event::Scalar(text, style, anchor, tag) => {
                 if start_line == 0 {
                     start_line = span.start.line() as u32;
                 }
-                let tag = tag.map(|t| t.suffix().to_string());
-                key_text = Some(text.to_string());
-                Some((resolve_scalar(&text, style, tag.as_deref()), anchor, pos(&span)))
+                let tag = tag.as_ref().map(|t| t.suffix());
+                let is_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
+                let value = if is_key {
+                    // Mapping keys are resolved like values and then written back as text,
+                    // the way sigs.k8s.io/yaml turns go-yaml's keys into JSON object keys:
+                    // `on:` and `y:` are the key "true", `0x10:` is "16"; strings, floats and
+                    // nulls keep the text written.
+                    Value::String(match resolve_scalar(&text, style, tag) {
+                        Some(Value::Bool(b)) => b.to_string(),
+                        Some(Value::Number(n)) if !n.is_f64() => n.to_string(),
+                        _ => text.into_owned(),
+                    })
+                } else {
+                    resolve_scalar(&text, style, tag).unwrap_or_else(|| Value::String(text.into_owned()))
+                };
+                Some((value, anchor, pos(&span)))
             }
             Event::Alias(id) => Some((anchors.get(&id).cloned().unwrap_or(Value::Null), 0, pos(&span))),
             _ => None,
@@ -154,44 +162,43 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
         if anchor > 0 {
             anchors.insert(anchor, value.clone());
         }
-        match stack.last_mut() {
-            None => root = Some(value),
-            Some(Frame::Seq { value: seq, .. }) => seq.push(value),
-            Some(Frame::Map { value: map, key, path_len, .. }) => match key.take() {
+        let Some((frame, parents)) = stack.split_last_mut() else {
+            root = Some(value);
+            continue;
+        };
+        match frame {
+            Frame::Seq { value: seq, .. } => seq.push(value),
+            Frame::Map { value: map, key, .. } => match key.take() {
                 None => {
                     let k = match value {
-                        Value::Bool(b) => b.to_string(),
-                        Value::Number(n) if !n.is_f64() => n.to_string(),
-                        _ if key_text.is_some() => key_text.take().unwrap_or_default(),
                         Value::String(s) => s,
                         Value::Null => "null".to_string(),
+                        // A collection or alias as a key: its JSON text.
                         other => other.to_string(),
                     };
-                    path.truncate(*path_len);
-                    path.push(Seg::Key(k.clone()));
                     *key = Some((k, at));
                 }
-                Some((k, key_pos)) => {
-                    if k == "<<" {
-                        // Merge keys: keys already present win.
-                        let sources = match value {
-                            Value::Array(items) => items,
-                            other => vec![other],
-                        };
-                        for src in sources {
-                            if let Value::Object(m) = src {
-                                for (mk, mv) in m {
-                                    map.entry(mk).or_insert(mv);
-                                }
+                Some((k, _)) if k == "<<" => {
+                    // Merge keys: keys already present win.
+                    let sources = match value {
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    };
+                    for src in sources {
+                        if let Value::Object(m) = src {
+                            for (mk, mv) in m {
+                                map.entry(mk).or_insert(mv);
                             }
                         }
-                    } else {
-                        if map.contains_key(&k) {
-                            duplicates.push((FieldPath(path[..=*path_len].to_vec()), key_pos));
-                        }
-                        map.insert(k, value);
                     }
-                    path.truncate(*path_len);
+                }
+                Some((k, key_pos)) => {
+                    if map.contains_key(&k) {
+                        let mut path = frames_path(parents);
+                        path.push(Seg::Key(k.clone()));
+                        duplicates.push((FieldPath(path), key_pos));
+                    }
+                    map.insert(k, value);
                 }
             },
         }
@@ -201,36 +208,28 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
 
 /// YAML 1.1 resolution as go-yaml v2 (`resolve.go`) does it for plain scalars; quoted and
 /// block scalars are strings. Timestamps stay strings (go-yaml v2 keeps them as text when
-/// decoding into `interface{}`, which is what sigs.k8s.io/yaml does).
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+/// decoding into `interface{}`, which is what sigs.k8s.io/yaml does). `None` is a string
+/// (the caller owns the text and moves it in).
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Option<Value> {
     match tag {
-        Some("str") => return Value::String(text.to_string()),
         Some("int") | Some("float") | Some("bool") | Some("null") | None => {}
-        Some(_) => return Value::String(text.to_string()),
+        Some(_) => return None,
     }
     if style != ScalarStyle::Plain && tag.is_none() {
-        return Value::String(text.to_string());
+        return None;
     }
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
         // go-yaml v2 also takes the single letters (PyYAML does not).
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true);
-        }
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(Value::Bool(true)),
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false);
+            Some(Value::Bool(false))
         }
+        // JSON has no infinities; Kubernetes rejects them anyway.
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
-        | ".NAN" => {
-            // JSON has no infinities; Kubernetes rejects them anyway.
-            return Value::String(text.to_string());
-        }
-        _ => {}
+        | ".NAN" => None,
+        _ => resolve_number(text).map(Value::Number),
     }
-    if let Some(n) = resolve_number(text) {
-        return Value::Number(n);
-    }
-    Value::String(text.to_string())
 }
 
 /// go-yaml v2: a scalar starting with `.` is tried as a float; one starting with a digit or

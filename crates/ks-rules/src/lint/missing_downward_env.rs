@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use ks_core::registry::ImageName;
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, ObjectKey, RuleKind, Severity, declare_rule};
@@ -149,23 +149,35 @@ fn roles(members: &[Member<'_>], tpls: &[PodTemplate<'_>]) -> Vec<Vec<usize>> {
     groups.into_values().filter(|g| g.len() > 1).collect()
 }
 
-/// Files that define the same object are alternatives (`install.yaml` and
-/// `ha/install.yaml`, `calico.yaml` and `canal.yaml`), not parts of one deployment.
+/// Files that define the same workload are alternatives (`install.yaml` and
+/// `ha/install.yaml`, `calico.yaml` and `canal.yaml`), not parts of one deployment. Only
+/// workloads count: a Namespace or ServiceAccount repeated in every file of a project says
+/// nothing.
 struct Alternatives<'a> {
-    keys: BTreeMap<&'a str, BTreeSet<ObjectKey>>,
+    pairs: HashSet<(&'a str, &'a str)>,
 }
 
 impl<'a> Alternatives<'a> {
     fn new(docs: &'a [ks_core::ManifestDoc]) -> Self {
-        let mut keys: BTreeMap<&str, BTreeSet<ObjectKey>> = BTreeMap::new();
-        for d in docs {
-            keys.entry(&d.file).or_default().insert(d.key());
+        let mut files: HashMap<ObjectKey, BTreeSet<&str>> = HashMap::new();
+        for d in docs.iter().filter(|d| super::pod_spec_path(&d.kind).is_some()) {
+            files.entry(d.key()).or_default().insert(&d.file);
         }
-        Alternatives { keys }
+        let mut pairs = HashSet::new();
+        for fs in files.values().filter(|fs| fs.len() > 1) {
+            for a in fs {
+                for b in fs {
+                    if a != b {
+                        pairs.insert((*a, *b));
+                    }
+                }
+            }
+        }
+        Alternatives { pairs }
     }
 
     fn exclusive(&self, a: &str, b: &str) -> bool {
-        a != b && matches!((self.keys.get(a), self.keys.get(b)), (Some(x), Some(y)) if !x.is_disjoint(y))
+        !self.pairs.is_empty() && self.pairs.contains(&(a, b))
     }
 }
 
@@ -179,16 +191,10 @@ impl Rule for SiblingMissingDownwardEnv {
         let members = members(&tpls);
         let alternatives = Alternatives::new(&cx.ev.manifests);
         let groups = roles(&members, &tpls);
-        // Whether two members may be compared: different containers, not from alternative
-        // files (cached per file pair: large bundles repeat the same pairs).
-        let mut exclusive: HashMap<(&str, &str), bool> = HashMap::new();
-        let mut comparable = |i: usize, j: usize| {
+        // Whether two members may be compared: different containers, not from alternative files.
+        let comparable = |i: usize, j: usize| {
             let (a, b) = (&members[i], &members[j]);
-            if a.identity == b.identity {
-                return false;
-            }
-            let files = (&*tpls[a.tpl].doc.file, &*tpls[b.tpl].doc.file);
-            !*exclusive.entry(files).or_insert_with(|| alternatives.exclusive(files.0, files.1))
+            a.identity != b.identity && !alternatives.exclusive(&tpls[a.tpl].doc.file, &tpls[b.tpl].doc.file)
         };
         // member → missing variable → (up to MAX_NAMED of) the members of its role that have it.
         let mut missing: BTreeMap<usize, BTreeMap<&str, BTreeSet<usize>>> = BTreeMap::new();
@@ -232,18 +238,23 @@ impl Rule for SiblingMissingDownwardEnv {
             let havers: BTreeSet<usize> = vars.values().flatten().copied().take(MAX_NAMED).collect();
             let have_labels: Vec<String> = havers.iter().map(|&j| members[j].label(&tpls)).collect();
             // The other members of the role that lack the variables too (named up to a few).
+            // A few of the other members of the role that lack the variables too (the scan
+            // stops there: a large bundle may hold thousands).
             let mut lacking: BTreeSet<usize> = BTreeSet::new();
-            for &g in member_groups.get(&i).into_iter().flatten() {
+            'scan: for &g in member_groups.get(&i).into_iter().flatten() {
                 for &j in &groups[g] {
                     if j != i && vars.keys().any(|v| !members[j].names.contains(v)) && comparable(i, j) {
                         lacking.insert(j);
+                        if lacking.len() > MAX_NAMED {
+                            break 'scan;
+                        }
                     }
                 }
             }
             let mut also_lacking: Vec<String> =
                 lacking.iter().take(MAX_NAMED).map(|&j| members[j].label(&tpls)).collect();
             if lacking.len() > MAX_NAMED {
-                also_lacking.push(format!("{} more", lacking.len() - MAX_NAMED));
+                also_lacking.push("others".to_string());
             }
             // The entries to copy: the first member that has each variable, as written there.
             let entries: Vec<Value> = vars

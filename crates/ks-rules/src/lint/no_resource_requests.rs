@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
 use serde_json::Value;
 
@@ -54,15 +56,23 @@ fn requests_something(c: &ContainerAt<'_>) -> bool {
     ["requests", "limits"].iter().any(|k| ["cpu", "memory"].iter().any(|res| !r[k][res].is_null()))
 }
 
-/// Whether a LimitRange of the namespace gives containers default requests or limits.
-fn limit_range_defaults(cx: &Context<'_>, ns: Option<&str>) -> bool {
-    cx.ev.manifests.iter().filter(|d| d.kind == "LimitRange" && d.namespace.as_deref() == ns).any(|d| {
-        d.value["spec"]["limits"].as_array().is_some_and(|ls| {
-            ls.iter().any(|l| {
-                l["type"].as_str() == Some("Container") && (l["defaultRequest"].is_object() || l["default"].is_object())
+/// The namespaces (`None`: left to the apply) whose LimitRange in the lint run gives
+/// containers default requests or limits.
+fn namespaces_with_defaults<'a>(cx: &Context<'a>) -> HashSet<Option<&'a str>> {
+    cx.ev
+        .manifests
+        .iter()
+        .filter(|d| d.kind == "LimitRange")
+        .filter(|d| {
+            d.value["spec"]["limits"].as_array().is_some_and(|ls| {
+                ls.iter().any(|l| {
+                    l["type"].as_str() == Some("Container")
+                        && (l["defaultRequest"].is_object() || l["default"].is_object())
+                })
             })
         })
-    })
+        .map(|d| d.namespace.as_deref())
+        .collect()
 }
 
 impl Rule for NoResourceRequests {
@@ -71,9 +81,10 @@ impl Rule for NoResourceRequests {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
+        let defaults = namespaces_with_defaults(cx);
         for tpl in pod_templates(cx.ev) {
             let doc = tpl.doc;
-            if limit_range_defaults(cx, doc.namespace.as_deref()) {
+            if defaults.contains(&doc.namespace.as_deref()) {
                 continue;
             }
             let containers: Vec<ContainerAt<'_>> = tpl.containers().into_iter().filter(|c| c.runs_with_app()).collect();

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ks_core::registry::ImageName;
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, ManifestDoc, ObjectKey, RuleKind, Severity, declare_rule};
@@ -141,8 +141,13 @@ pub fn classify(host: &str) -> RegistryClass {
     RegistryClass::Private
 }
 
+/// The ServiceAccounts of the lint run by key.
+fn service_accounts(docs: &[ManifestDoc]) -> HashMap<ObjectKey, &ManifestDoc> {
+    docs.iter().filter(|d| d.kind == "ServiceAccount").map(|d| (d.key(), d)).collect()
+}
+
 /// How a pod template gets pull credentials, if it does: `pod imagePullSecrets regcred`.
-fn credentials(ev_docs: &[ManifestDoc], tpl: &PodTemplate<'_>) -> Option<(String, Vec<String>)> {
+fn credentials(accounts: &HashMap<ObjectKey, &ManifestDoc>, tpl: &PodTemplate<'_>) -> Option<(String, Vec<String>)> {
     let names = |v: &Value| -> Vec<String> {
         v.as_array()
             .map(|a| a.iter().filter_map(|s| s["name"].as_str().map(str::to_string)).collect())
@@ -153,8 +158,7 @@ fn credentials(ev_docs: &[ManifestDoc], tpl: &PodTemplate<'_>) -> Option<(String
         return Some((format!("{} has imagePullSecrets {}", doc_name(tpl.doc), own.join(", ")), own));
     }
     let sa = service_account(tpl);
-    let key = ObjectKey::new("ServiceAccount", tpl.doc.namespace.as_deref(), &sa);
-    let sa_doc = ev_docs.iter().find(|d| d.kind == "ServiceAccount" && d.key() == key)?;
+    let sa_doc = accounts.get(&ObjectKey::new("ServiceAccount", tpl.doc.namespace.as_deref(), &sa))?;
     let via = names(&sa_doc.value["imagePullSecrets"]);
     (!via.is_empty()).then(|| (format!("its ServiceAccount {sa} has imagePullSecrets {}", via.join(", ")), via))
 }
@@ -196,13 +200,13 @@ impl Rule for PrivateImageWithoutPullSecret {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
-        let docs = &cx.ev.manifests;
+        let accounts = service_accounts(&cx.ev.manifests);
         let tpls = pod_templates(cx.ev);
         // Which templates pull from which hosts, and with which credentials.
         let mut with_creds: BTreeMap<String, (usize, String, Vec<String>)> = BTreeMap::new();
         let mut creds: Vec<Option<(String, Vec<String>)>> = Vec::new();
         for (t, tpl) in tpls.iter().enumerate() {
-            let c = credentials(docs, tpl);
+            let c = credentials(&accounts, tpl);
             if let Some((how, names)) = &c {
                 for con in tpl.containers() {
                     if let Some(n) = con.image().and_then(ImageName::parse) {
@@ -243,10 +247,8 @@ impl Rule for PrivateImageWithoutPullSecret {
                 let sa = service_account(tpl);
                 let images: Vec<&str> = ks.iter().map(|&k| hits[k].1).collect();
                 let containers: Vec<&str> = ks.iter().map(|&k| hits[k].0.name).collect();
-                let sa_in_bundle = docs.iter().any(|d| {
-                    d.kind == "ServiceAccount"
-                        && d.key() == ObjectKey::new("ServiceAccount", doc.namespace.as_deref(), &sa)
-                });
+                let sa_in_bundle =
+                    accounts.contains_key(&ObjectKey::new("ServiceAccount", doc.namespace.as_deref(), &sa));
                 let known = with_creds.get(host);
                 let mut f = doc_finding(
                     &META,

@@ -45,6 +45,17 @@ pub struct Backend<'a> {
     pub route: String,
 }
 
+impl Backend<'_> {
+    /// The field holding the port itself (`service.port.number`), for locations.
+    pub fn port_field(&self) -> FieldPath {
+        match (&self.port, self.v1) {
+            (Some(PortRef::Number(_)), true) => self.port_path.clone().key("number"),
+            (Some(PortRef::Name(_)), true) => self.port_path.clone().key("name"),
+            _ => self.port_path.clone(),
+        }
+    }
+}
+
 fn port_of(v: &Value) -> Option<PortRef<'_>> {
     match v {
         Value::Number(n) => n.as_i64().map(PortRef::Number),

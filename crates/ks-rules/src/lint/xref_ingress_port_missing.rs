@@ -107,7 +107,7 @@ impl Rule for IngressServicePortMissing {
                 let mut f = doc_finding(
                     &META,
                     ing,
-                    &b.port_path,
+                    &b.port_field(),
                     format!("{} routes to port {port} of Service {q}, which has no such port", doc_name(ing)),
                     format!(
                         "{} sends {} to port {port} of Service {q}, whose ports are: {}.{hint} The controller finds no such port and answers these requests with 503.",

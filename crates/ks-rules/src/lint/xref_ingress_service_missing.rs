@@ -96,10 +96,11 @@ impl Rule for IngressServiceNotInBundle {
                     .collect();
                 similar.sort_by(|a, b| b.0.total_cmp(&a.0));
                 if let Some((_, name)) = similar.first() {
+                    let lines: Vec<String> = same.iter().map(|o| at(ing, &o.name_path)).collect();
                     f.fix.push(Fix::text(format!(
                         "If it should be this bundle's Service `{name}`, set `{}: {name}` at {}",
                         super::xref_bundle::last_key(&b.name_path),
-                        at(ing, &b.name_path)
+                        lines.join(", ")
                     )));
                     let ops: Vec<String> = same
                         .iter()

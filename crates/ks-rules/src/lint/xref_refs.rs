@@ -221,6 +221,25 @@ pub fn not_in_bundle(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, o
     }
 }
 
+/// The existing key that `key` most likely is after a rename or typo: the same after
+/// ignoring case and `-`/`_`/`.`, or within a few edits of it (`mongo-url` for
+/// `mongodb-url`; not `tls.crt` for `ca.crt`, which is another file altogether).
+fn renamed_key(existing: &[String], key: &str) -> Option<String> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_', '.'], "");
+    existing
+        .iter()
+        .find(|k| norm(k) == norm(key))
+        .or_else(|| {
+            existing
+                .iter()
+                .map(|k| (strsim::normalized_levenshtein(k, key), k))
+                .filter(|(s, _)| *s >= 0.75)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, k)| k)
+        })
+        .cloned()
+}
+
 /// Where a definition's keys are written (its `data`, else where it is named).
 fn keys_path(def: &Def<'_>) -> FieldPath {
     for field in ["data", "stringData", "binaryData"] {
@@ -310,7 +329,7 @@ pub fn key_missing(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, out
             };
             f.fix.push(Fix::text(add));
             let owned: Vec<String> = have.iter().map(|s| s.to_string()).collect();
-            if let Some(close) = crate::config::refs::closest_key(&owned, key) {
+            if let Some(close) = renamed_key(&owned, key) {
                 f.fix.push(Fix::text(format!(
                     "Or, if the key was renamed, read the key that exists: set `key: {close}` at {} ({key_path})",
                     at(t.doc, &key_path)
@@ -330,5 +349,20 @@ pub fn key_missing(cx: &Context<'_>, meta: &'static RuleMeta, kind: RefKind, out
             }
             out.push(f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renamed_key;
+
+    #[test]
+    fn renamed_keys_are_close_not_merely_similar() {
+        let keys: Vec<String> =
+            ["mongo-url", "jwt-secret", "tls.crt", "cache_ttl"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(renamed_key(&keys, "mongodb-url").as_deref(), Some("mongo-url"));
+        assert_eq!(renamed_key(&keys, "cache-ttl").as_deref(), Some("cache_ttl"));
+        assert_eq!(renamed_key(&keys, "ca.crt"), None);
+        assert_eq!(renamed_key(&keys, "api-key"), None);
     }
 }

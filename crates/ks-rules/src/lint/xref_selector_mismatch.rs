@@ -171,7 +171,7 @@ impl Rule for SelectorDoesNotMatchTemplate {
                 doc,
                 &sel_path,
                 format!(
-                    "the selector of {} ({shown}) does not match its template labels ({})",
+                    "{}: `selector` does not match template `labels` (selector {shown}; labels {})",
                     doc_name(doc),
                     show_labels(&labels)
                 ),

@@ -152,7 +152,7 @@ impl Rule for ServiceTargetPortUndeclared {
                     };
                     let shown = named.map(str::to_string).unwrap_or_else(|| only.to_string());
                     f.fix.push(Fix::text(format!(
-                        "If the app listens on {only}, set `targetPort: {shown}` in port {i} of {svc} at {}",
+                        "If the app listens on {only}, set `targetPort: {shown}` in spec.ports[{i}] of {svc} at {}",
                         at(s.doc, &path)
                     )));
                     f.fix.push(Fix::cmd(
