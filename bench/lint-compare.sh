@@ -43,15 +43,18 @@ compare() {
   manifest_files "$corpus" >"$d/files.txt"
   echo "compare: $(wc -l <"$d/files.txt") files under $corpus"
   # The CLI, one file per process (a file it cannot parse stops only that file), two at a time.
+  # xargs appends the file as the last argument ($3); without -I a `{}` would stay literal.
   tr '\n' '\0' <"$d/files.txt" | xargs -0 -P2 -n1 sh -c '
-    f=$1; o=$2/$(printf %s "$f" | md5sum | cut -c1-16); s=$(date +%s.%N)
-    timeout 120 kubernetes-validate --strict -k "$3" "$f" >"$o.out" 2>"$o.err"; rc=$?
-    printf "%s\t%s\t%s\n" "$rc" "$(echo "$(date +%s.%N) - $s" | bc)" "$f" >"$o.meta"' _ {} "$d/kvcli" "$kube"
+    f=$3; o=$1/$(printf %s "$f" | md5sum | cut -c1-16); s=$(date +%s.%N)
+    timeout 120 kubernetes-validate --strict -k "$2" "$f" >"$o.out" 2>"$o.err" </dev/null; rc=$?
+    printf "%s\t%s\t%s\n" "$rc" "$(echo "$(date +%s.%N) - $s" | bc)" "$f" >"$o.meta"' _ "$d/kvcli" "$kube"
   $py kv-cli "$d/kvcli" "$d/kv-cli.jsonl"
   # Every error of every object, with the same schemas, loader and validator.
   $py kv-full "$d/kv-full.jsonl" - <"$d/files.txt"
-  # Files named explicitly: a directory walk skips hidden directories (.kyverno-test).
-  xargs -a "$d/files.txt" -d '\n' "$ks" lint --format json -o "$d/kubesleuth.json" || true
+  # Files named explicitly: a directory walk skips hidden directories (.kyverno-test). One
+  # process for all of them (-s raises xargs' 128 KiB default, -x fails rather than split):
+  # a second batch would overwrite the report of the first.
+  xargs -a "$d/files.txt" -d '\n' -s 2000000 -x "$ks" lint --format json -o "$d/kubesleuth.json" || true
   $py yaml-diff - <"$d/files.txt" >"$d/yaml-diff.txt"
   echo "YAML 1.1 scalars PyYAML and go-yaml v2 resolve differently:"; cat "$d/yaml-diff.txt"
   $py compare "$d/kubesleuth.json" "$d/kv-full.jsonl" "$d/kv-cli.jsonl" --examples 3 --json "$d/compare.json" | tee "$d/compare.txt"

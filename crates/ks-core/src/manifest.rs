@@ -184,7 +184,7 @@ impl ManifestDoc {
 
     /// A position, for when the caller holds it already (duplicate keys).
     pub fn location_at(&self, pos: Pos) -> Location {
-        let source_line = self.text.lines().nth(pos.line.saturating_sub(1) as usize).map(str::to_string);
+        let source_line = line_text(&self.text, pos.line.max(1)).map(str::to_string);
         Location {
             file: self.file.to_string(),
             line: pos.line,
@@ -196,7 +196,8 @@ impl ManifestDoc {
 
     fn position(&self, path: &FieldPath) -> Pos {
         let start = line_offset(&self.text, self.start_line);
-        let end = line_offset(&self.text, self.end_line + 1);
+        // The line after the document, counted from its first line.
+        let end = start + line_offset(&self.text[start..], (self.end_line + 2).saturating_sub(self.start_line.max(1)));
         let doc_text = &self.text[start..end.max(start)];
         let full;
         let path = if self.prefix.0.is_empty() {
@@ -219,26 +220,43 @@ impl ManifestDoc {
     }
 }
 
-/// Byte offset of the start of 1-based `line` (the text's length past the end).
+/// Byte offset of the start of 1-based `line` (the text's length past the end). Findings
+/// locate fields in files of thousands of documents, so newlines are found with memchr.
 fn line_offset(text: &str, line: u32) -> usize {
     if line <= 1 {
         return 0;
     }
-    let mut seen = 1;
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            seen += 1;
-            if seen == line {
-                return i + 1;
-            }
-        }
+    memchr::memchr_iter(b'\n', text.as_bytes()).nth(line as usize - 2).map_or(text.len(), |i| i + 1)
+}
+
+/// The text of 1-based `line`, without its line break.
+fn line_text(text: &str, line: u32) -> Option<&str> {
+    let start = line_offset(text, line);
+    if start >= text.len() && line > 1 {
+        return None;
     }
-    text.len()
+    let rest = &text[start..];
+    let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+    Some(rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_offsets_and_texts() {
+        let text = "a: 1\r\nb: 2\n\nc: 3";
+        assert_eq!(line_offset(text, 1), 0);
+        assert_eq!(line_offset(text, 2), 6);
+        assert_eq!(line_offset(text, 4), 12);
+        assert_eq!(line_offset(text, 9), text.len());
+        assert_eq!(line_text(text, 1), Some("a: 1"));
+        assert_eq!(line_text(text, 3), Some(""));
+        assert_eq!(line_text(text, 4), Some("c: 3"));
+        assert_eq!(line_text(text, 5), None);
+        assert_eq!(line_text("", 1), Some(""));
+    }
 
     #[test]
     fn paths_round_trip() {

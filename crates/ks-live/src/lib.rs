@@ -8,6 +8,7 @@ pub mod collect;
 pub mod kinds;
 pub mod logs;
 pub mod progress;
+pub mod pull_secrets;
 pub mod redact;
 pub mod write;
 
@@ -39,5 +40,21 @@ pub fn collect_blocking(client: &ClientOptions, opts: &LiveOptions) -> Result<(C
         let api = Api::new(kube_client);
         let collection = collect(&api, &target.default_namespace, opts).await;
         Ok((collection, target))
+    })
+}
+
+/// Connect with `client` options and read the registry credentials of `wanted`
+/// imagePullSecrets ([`pull_secrets::read`]), on a runtime of its own.
+pub fn pull_credentials_blocking(
+    client: &ClientOptions,
+    wanted: &[pull_secrets::Wanted],
+) -> Result<pull_secrets::PullCredentials, LiveError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LiveError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let (kube_client, _) = connect(client).await?;
+        Ok(pull_secrets::read(&Api::new(kube_client), wanted).await)
     })
 }

@@ -41,7 +41,11 @@ enum Challenge {
 /// One registry host for one run: its client, credential, token cache and request count.
 pub(crate) struct Session {
     host: String,
-    base: String,
+    /// Base URLs to try, in order: an `--insecure-registry` host is asked over HTTPS (any
+    /// certificate) first and plain HTTP when that does not connect, as Docker does.
+    bases: Vec<String>,
+    /// The base URL that answered the probe.
+    base: OnceLock<String>,
     http: reqwest::Client,
     found: Found,
     permits: Semaphore,
@@ -64,13 +68,24 @@ impl Session {
             .timeout(opts.timeout)
             .connect_timeout(opts.timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("kubesleuth/", env!("CARGO_PKG_VERSION")));
-        if crate::plain_http(host, &[]) {
+        let loopback = crate::plain_http(host, &[]);
+        if loopback {
             // A proxy from the environment cannot reach this machine's loopback registry.
             b = b.no_proxy();
         }
+        let endpoint = crate::endpoint(host, &opts.insecure);
+        let bases = match endpoint.strip_prefix("http://") {
+            Some(rest) if !loopback => {
+                // Docker's insecure-registries: HTTPS without certificate checks, then HTTP.
+                b = b.tls_danger_accept_invalid_certs(true);
+                vec![format!("https://{rest}"), endpoint.clone()]
+            }
+            _ => vec![endpoint],
+        };
         Ok(Session {
             host: host.to_string(),
-            base: crate::endpoint(host, &opts.insecure),
+            bases,
+            base: OnceLock::new(),
             http: b.build()?,
             found,
             permits: Semaphore::new(opts.per_host.max(1)),
@@ -98,9 +113,26 @@ impl Session {
         Ok(Answer { status, headers, body })
     }
 
-    /// `GET /v2/`: is the host there, and how does it authenticate?
+    /// The base URL to ask: the one that answered the probe.
+    fn base(&self) -> &str {
+        self.base.get().or(self.bases.first()).map_or("", String::as_str)
+    }
+
+    /// `GET /v2/`: is the host there, and how does it authenticate? Tries each base URL in
+    /// turn while the previous one does not connect.
     async fn probe(&self) -> Result<Challenge, RegistryError> {
-        let a = self.send(self.http.get(format!("{}/v2/", self.base))).await?;
+        let mut answer = Err(protocol("no endpoint"));
+        for base in &self.bases {
+            answer = self.send(self.http.get(format!("{base}/v2/"))).await;
+            match &answer {
+                Err(e) if matches!(e.kind, RegistryErrorKind::Network | RegistryErrorKind::Tls) => continue,
+                _ => {
+                    let _ = self.base.set(base.clone());
+                    break;
+                }
+            }
+        }
+        let a = answer?;
         match a.status {
             s if s.is_success() => Ok(Challenge::None),
             StatusCode::UNAUTHORIZED => {
@@ -207,7 +239,7 @@ impl Session {
     async fn manifest(&self, repository: &str, reference: &str) -> Result<Manifest, RegistryError> {
         let req = self
             .http
-            .get(format!("{}/v2/{repository}/manifests/{reference}", self.base))
+            .get(format!("{}/v2/{repository}/manifests/{reference}", self.base()))
             .header(ACCEPT, MANIFEST_ACCEPT);
         let req = self.authorize(req, repository).await?;
         let a = self.send(req).await?;
@@ -219,7 +251,7 @@ impl Session {
 
     /// `created` from an image config blob.
     async fn created(&self, repository: &str, config: &str) -> Result<Option<jiff::Timestamp>, RegistryError> {
-        let req = self.http.get(format!("{}/v2/{repository}/blobs/{config}", self.base));
+        let req = self.http.get(format!("{}/v2/{repository}/blobs/{config}", self.base()));
         let req = self.authorize(req, repository).await?;
         let a = self.send(req).await?;
         if !a.status.is_success() {
@@ -320,13 +352,14 @@ impl Manifest {
 pub(crate) async fn check_host(session: Arc<Session>, needs: BTreeMap<String, Need>) -> (HostFact, Vec<ImageFact>) {
     let mut fact = HostFact {
         host: session.host.clone(),
-        endpoint: session.base.clone(),
         auth: session.found.source,
         note: session.found.note.clone(),
         ..HostFact::default()
     };
     let mut images = Vec::new();
-    match session.probe().await {
+    let probed = session.probe().await;
+    fact.endpoint = session.base().to_string();
+    match probed {
         Err(e) => fact.error = Some(e),
         Ok(ch) => {
             let _ = session.challenge.set(ch);

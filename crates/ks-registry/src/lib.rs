@@ -8,7 +8,7 @@
 //!   index) to say when the tag moved.
 //! - Concurrency is bounded per host; every request has a timeout; a host whose `/v2/` does not
 //!   answer is one fact and none of its images is asked again.
-//! - Credentials: a hook for the caller ([`Options::credentials`], meant for a live scan's
+//! - Credentials: the caller's by host ([`Options::credentials`]: a live scan's pods'
 //!   imagePullSecrets; a snapshot never holds Secret values), else the user's docker config
 //!   (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`: `auths`, `credsStore`,
 //!   `credHelpers`), else anonymous. Credentials are only sent to the host they belong to and
@@ -45,8 +45,8 @@ pub struct Options {
     pub per_host: usize,
     /// Read the user's docker config for credentials.
     pub docker_config: bool,
-    /// Credentials by registry host, tried before the docker config: the hook for a live
-    /// scan to pass a pod's imagePullSecrets (decoded in memory, for that host only).
+    /// Credentials by registry host, tried before the docker config: a live scan's pods'
+    /// imagePullSecrets (decoded in memory, for that host only).
     pub credentials: HashMap<String, Credential>,
 }
 

@@ -236,6 +236,11 @@ fn an_http_registry_asked_over_https_is_a_tls_error_and_insecure_fixes_it() {
     let insecure = Options { insecure: vec![h.clone()], ..anonymous() };
     let facts: RegistryFacts = ks_registry::collect(&ev, &insecure).expect("collect");
     assert_eq!(facts.image(&format!("{h}/app:v1")).and_then(|f| f.digest.clone()), Some(img.digest.clone()));
+    // As Docker does: HTTPS first (it fails: the registry speaks HTTP), then plain HTTP.
+    let host = facts.host(&h).expect("host fact");
+    assert_eq!(host.endpoint, format!("http://{h}"));
+    assert!(host.error.is_none(), "{:?}", host.error);
+    assert_eq!(reg.kubesleuth_requests(), 2, "one HTTP probe and one manifest: {}", reg.access_log());
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub struct Context<'a> {
     create_failures: std::sync::OnceLock<Vec<admission::CreateFailure>>,
     /// Schema reports, one per `ev.manifests` document, computed once for the schema rules.
     schema: std::sync::OnceLock<Vec<lint::schema::SchemaReport>>,
+    /// JSON schemas of custom resources (CRDs) and of `lint --schema-dir`, compiled once.
+    schemas: std::sync::OnceLock<lint::json_schema::Schemas>,
     /// Drift of every manifest document against the cluster, computed once.
     drift: std::sync::OnceLock<Vec<Option<drift::DocDrift>>>,
     /// What the bundle defines and its pod templates, built once for the KS11xx rules.
@@ -51,6 +53,7 @@ impl<'a> Context<'a> {
             facts: Facts::derive(ev),
             create_failures: std::sync::OnceLock::new(),
             schema: std::sync::OnceLock::new(),
+            schemas: std::sync::OnceLock::new(),
             drift: std::sync::OnceLock::new(),
             xref: std::sync::OnceLock::new(),
         }
@@ -66,11 +69,28 @@ impl<'a> Context<'a> {
         self.drift.get_or_init(|| drift::compare_all(self.ev, self.schema()))
     }
 
-    /// The schema report of every manifest document (same order as `ev.manifests`).
+    /// A context whose documents are checked against `schemas` (`lint --crds/--schema-dir`)
+    /// instead of only the CRDs among the inputs.
+    pub fn with_schemas(ev: &'a Evidence, schemas: lint::json_schema::Schemas) -> Context<'a> {
+        let cx = Context::new(ev);
+        // A fresh context: the cell is empty.
+        let _ = cx.schemas.set(schemas);
+        cx
+    }
+
+    /// The JSON schemas documents are checked against: those given, or the CRDs among the
+    /// inputs.
+    pub fn schemas(&self) -> &lint::json_schema::Schemas {
+        self.schemas.get_or_init(|| lint::json_schema::Schemas::from_inputs(&self.ev.manifests))
+    }
+
+    /// The schema report of every manifest document (same order as `ev.manifests`): against
+    /// its JSON schema when one applies, else the k8s-openapi types.
     pub fn schema(&self) -> &[lint::schema::SchemaReport] {
         self.schema.get_or_init(|| {
             use rayon::prelude::*;
-            self.ev.manifests.par_iter().map(lint::schema::check).collect()
+            let schemas = self.schemas();
+            self.ev.manifests.par_iter().map(|d| schemas.check(d).unwrap_or_else(|| lint::schema::check(d))).collect()
         })
     }
 }
@@ -89,10 +109,18 @@ pub fn run(ev: &Evidence) -> Vec<Finding> {
 
 /// Run the rules of one kind: `Runtime` for scans, `Static` for `lint`.
 pub fn run_kind(ev: &Evidence, kind: ks_core::RuleKind) -> Vec<Finding> {
-    let cx = Context::new(ev);
+    run_in(&Context::new(ev), kind)
+}
+
+/// [`run_kind`] with the JSON schemas of `lint --crds/--schema-dir`.
+pub fn run_kind_with(ev: &Evidence, kind: ks_core::RuleKind, schemas: lint::json_schema::Schemas) -> Vec<Finding> {
+    run_in(&Context::with_schemas(ev, schemas), kind)
+}
+
+fn run_in(cx: &Context<'_>, kind: ks_core::RuleKind) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in RULES.iter().filter(|r| r.meta().kind == kind) {
-        rule.check(&cx, &mut out);
+        rule.check(cx, &mut out);
     }
     out
 }

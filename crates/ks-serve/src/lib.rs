@@ -46,4 +46,8 @@ pub struct ServeOptions {
     pub faults: Faults,
     /// Counts every request received, when set.
     pub request_log: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// `data` to answer a `get` of these Secrets (namespace, name) with, as a real API server
+    /// would: for tests of what a live scan does with Secret values (imagePullSecrets). A
+    /// snapshot never holds values, so `kubesleuth serve` never serves any.
+    pub secret_data: std::collections::HashMap<(String, String), serde_json::Map<String, serde_json::Value>>,
 }

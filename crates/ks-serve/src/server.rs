@@ -741,7 +741,14 @@ fn get(state: &State, r: &Req, res: &Resource, namespace: Option<&str>, name: &s
             )
         }
         Shape::Metadata => json_resp(StatusCode::OK, &partial(obj)),
-        Shape::Full => json_resp(StatusCode::OK, obj),
+        Shape::Full => match state.opts.secret_data.get(&(ns.to_string(), name.to_string())) {
+            Some(data) if res.info.plural == "secrets" && res.info.group.is_empty() => {
+                let mut with_data = obj.clone();
+                with_data["data"] = Value::Object(data.clone());
+                json_resp(StatusCode::OK, &with_data)
+            }
+            _ => json_resp(StatusCode::OK, obj),
+        },
     }
 }
 

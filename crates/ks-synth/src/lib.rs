@@ -52,7 +52,12 @@ fn hash(i: usize) -> String {
 }
 
 fn list(kind: &str, items: Vec<Value>) -> Value {
-    json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items})
+    // What `kubectl cluster-info dump` writes: the list carries its kind's group version.
+    let api_version = match kind {
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => "apps/v1",
+        _ => "v1",
+    };
+    json!({"kind": format!("{kind}List"), "apiVersion": api_version, "metadata": {"resourceVersion": "1"}, "items": items})
 }
 
 fn write_json(path: &Path, v: &Value) -> anyhow::Result<()> {

@@ -173,6 +173,11 @@ pub struct RegistryArgs {
     /// Do not read credentials from the docker config (ask every registry anonymously).
     #[arg(long)]
     pub no_docker_config: bool,
+    /// On a live cluster, do not read the running pods' imagePullSecrets for registry
+    /// credentials (they are read with one `get` per Secret, used in memory for their own
+    /// registry only, and never printed or stored).
+    #[arg(long)]
+    pub no_pull_secrets: bool,
 }
 
 #[derive(Args, Debug)]
@@ -231,6 +236,17 @@ pub struct LintArgs {
     /// removed by then are errors. Default: the newest this build knows.
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<String>,
+    /// Directories (or files) of CustomResourceDefinitions (repeatable): custom resources
+    /// are checked against their schemas, like CRDs among the inputs. Custom resources
+    /// whose CRD is not found are skipped with a note.
+    #[arg(long, value_name = "DIR")]
+    pub crds: Vec<PathBuf>,
+    /// A directory of JSON schemas in kubeconform's or kubernetes-validate's layout
+    /// (`deployment-apps-v1.json`, `_definitions.json`; CRD schemas as
+    /// `GROUP/KIND_VERSION.json`): kinds with a schema there are checked against it instead
+    /// of the built-in Kubernetes 1.37 types.
+    #[arg(long, value_name = "DIR")]
+    pub schema_dir: Option<PathBuf>,
     /// Configuration file (default: `.kubesleuth.yaml` in the current directory or above
     /// the first path): per-path and per-rule ignores, severity overrides.
     #[arg(long, value_name = "FILE")]
@@ -293,12 +309,19 @@ pub struct ServeArgs {
 pub struct RulesArgs {
     /// A rule id (KS0201) or name (secret-key-missing): print its docs.
     pub rule: Option<String>,
-    /// Output format for the listing: text or json.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// Output format: text (a table, or a rule's docs as Markdown) or json.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
     /// Write every rule's docs as Markdown into this directory (docs/rules).
     #[arg(long, value_name = "DIR", hide = true)]
     pub write_docs: Option<PathBuf>,
+}
+
+/// The formats `rules` writes (the report formats describe findings, not the catalogue).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RulesFormat {
+    Text,
+    Json,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -146,6 +146,11 @@ fn rules_lists_the_catalogue_and_shows_docs() {
         .stdout(predicates::str::contains("### How to confirm"))
         .stdout(predicates::str::contains("config.secret_key_missing"));
     ks().args(["rules", "KS9999"]).assert().code(2);
+    // The catalogue is not a report: report formats are refused, not ignored.
+    ks().args(["rules", "--format", "sarif"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("invalid value 'sarif'"));
 }
 
 #[test]

@@ -626,3 +626,130 @@ fn scan_without_registries_never_asks_and_recorded_facts_replay_offline() {
     let replay = json_out(kubesleuth(&c.docker_config).args(["scan", "--format", "json", "--snapshot"]).arg(&c.snap));
     assert_eq!(found(&replay).into_iter().filter(|(r, ..)| r.starts_with("KS13")).collect::<Vec<_>>(), found(&live));
 }
+
+/// A live cluster (a snapshot served on 127.0.0.1) whose `team/app` pod pulls from the
+/// basic-auth registry with imagePullSecret `team/regcred`. `secret` gives, for the registry's
+/// host, the data a `get` of that Secret answers with; `None` serves it as a snapshot holds it
+/// (key names, no values).
+struct LiveAuth {
+    _tmp: tempfile::TempDir,
+    private: TestRegistry,
+    kubeconfig: std::path::PathBuf,
+    docker_config: std::path::PathBuf,
+}
+
+fn live_pull_secret_cluster(secret: impl FnOnce(&str) -> Option<serde_json::Map<String, Value>>) -> Option<LiveAuth> {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let private = TestRegistry::start_with_auth(&tmp.path().join("private"), "ci", "CANARY-SECRET-VALUE-DO-NOT-PRINT")?;
+    let p = private.host.clone();
+    let img = private.push_image("team/app", "app-1", "amd64", T_OLD_BUILD);
+    private.tag("team/app", "v1", &img);
+    let app = Workload {
+        ns: "team",
+        name: "app",
+        container: "app",
+        image: format!("{p}/team/app:v1"),
+        policy: None,
+        pods: vec![("app-5d8f7c6b9-jjjjj".into(), "node-amd", format!("{p}/team/app@{}", img.digest), T_DEPLOYED)],
+    };
+    let mut items = vec![node("node-amd", "amd64")];
+    for mut item in app.items() {
+        if item["kind"] == "Pod" {
+            item["spec"]["imagePullSecrets"] = json!([{"name": "regcred"}]);
+        }
+        items.push(item);
+    }
+    items.push(json!({"kind":"Secret","apiVersion":"v1","type":"kubernetes.io/dockerconfigjson",
+        "metadata":{"name":"regcred","namespace":"team"},"data":{".dockerconfigjson":""}}));
+    let snap = tmp.path().join("snap");
+    write_snapshot(&snap, items);
+
+    let raw = std::sync::Arc::new(ks_serve::load_raw(&[snap]).expect("snapshot loads"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut opts = ks_serve::ServeOptions::default();
+    if let Some(data) = secret(&p) {
+        opts.secret_data.insert(("team".into(), "regcred".into()), data);
+    }
+    // The server thread ends with the test process.
+    std::thread::spawn(move || ks_serve::serve_blocking(listener, raw, opts));
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .expect("kubeconfig");
+    let docker_config = tmp.path().join("docker");
+    std::fs::create_dir_all(&docker_config).expect("docker config dir");
+    Some(LiveAuth { _tmp: tmp, private, kubeconfig, docker_config })
+}
+
+/// What `kubectl create secret docker-registry regcred --docker-server=HOST --docker-username=ci
+/// --docker-password=...` stores.
+fn dockerconfigjson(host: &str) -> serde_json::Map<String, Value> {
+    let auth = b64(b"ci:CANARY-SECRET-VALUE-DO-NOT-PRINT");
+    let cfg = format!(
+        r#"{{"auths":{{"{host}":{{"username":"ci","password":"CANARY-SECRET-VALUE-DO-NOT-PRINT","auth":"{auth}"}}}}}}"#
+    );
+    let mut m = serde_json::Map::new();
+    m.insert(".dockerconfigjson".into(), json!(b64(cfg.as_bytes())));
+    m
+}
+
+fn images_live(c: &LiveAuth) -> (Value, String) {
+    let out = kubesleuth(&c.docker_config)
+        .env_remove("KUBECONFIG")
+        .args(["images", "--format", "json", "--quiet", "--kubeconfig"])
+        .arg(&c.kubeconfig)
+        .output()
+        .expect("kubesleuth runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "exit {:?}: {stderr}", out.status);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    (report, stderr)
+}
+
+#[test]
+fn live_scan_asks_the_registry_with_the_pods_image_pull_secret() {
+    let Some(c) = live_pull_secret_cluster(|host| Some(dockerconfigjson(host))) else { return };
+    let (report, stderr) = images_live(&c);
+    assert!(!found(&report).iter().any(|(r, ..)| r == "KS1305"), "{:#?}", found(&report));
+    let app = report["images"].as_array().expect("images").iter().find(|r| r["workload"] == "deployment/app");
+    assert_eq!(app.expect("app row")["status"], "current", "{report:#}");
+    let host =
+        report["registry"]["hosts"].as_array().expect("hosts").iter().find(|h| h["host"] == c.private.host.as_str());
+    assert_eq!(host.expect("host")["auth"], "pullSecret");
+    for out in [report.to_string(), stderr] {
+        assert!(!out.contains("CANARY"), "a credential was printed: {out}");
+    }
+}
+
+#[test]
+fn live_scan_without_usable_pull_secret_data_reports_the_auth_failure() {
+    // The Secret exists but holds no registry configuration (as a snapshot serves it).
+    let Some(c) = live_pull_secret_cluster(|_| None) else { return };
+    let out = kubesleuth(&c.docker_config)
+        .env_remove("KUBECONFIG")
+        .args(["images", "--format", "json", "--kubeconfig"])
+        .arg(&c.kubeconfig)
+        .output()
+        .expect("kubesleuth runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("note: imagePullSecret team/regcred has no registry configuration key"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let auth: Vec<_> = found(&report).into_iter().filter(|(r, ..)| r == "KS1305").collect();
+    assert_eq!(auth.len(), 1, "{:#?}", found(&report));
+    // `--no-pull-secrets` does not read the Secret at all: no note.
+    let Some(c) = live_pull_secret_cluster(|host| Some(dockerconfigjson(host))) else { return };
+    let out = kubesleuth(&c.docker_config)
+        .env_remove("KUBECONFIG")
+        .args(["images", "--format", "json", "--no-pull-secrets", "--kubeconfig"])
+        .arg(&c.kubeconfig)
+        .output()
+        .expect("kubesleuth runs");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(found(&report).into_iter().filter(|(r, ..)| r == "KS1305").count(), 1);
+}

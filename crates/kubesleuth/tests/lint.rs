@@ -263,3 +263,166 @@ fn corpus_of_real_manifests() {
     assert!(dir.is_dir());
     insta::assert_json_snapshot!("corpus_lint", (report["summary"]["objects"].clone(), per_rule, unreadable));
 }
+
+fn findings_of<'a>(report: &'a Value, rule: &str, kind: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == rule && f["object"]["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn custom_resources_are_checked_against_crds_given_with_crds() {
+    let Some(_) = shared() else { return };
+    let input = "fixtures/lint/schema-dir/manifests/certificate.yaml";
+    // No CRD known: not an error, one note.
+    let (code, report, stderr) = lint(&[input]);
+    assert_eq!(code, 0, "{report}");
+    assert!(findings_of(&report, "KS1001", "Certificate").is_empty(), "{report}");
+    assert!(
+        stderr.contains(
+            "note: 1 object of kind Certificate (cert-manager.io/v1) not schema-checked: no CRD found; pass --crds DIR"
+        ),
+        "{stderr}"
+    );
+    // cert-manager's real CRDs.
+    let (code, report, stderr) = lint(&[input, "--crds", "../shared/corpus/crds/cert-manager"]);
+    assert_eq!(code, 1, "{report}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    let found = findings_of(&report, "KS1001", "Certificate");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["title"], "unknown field `dnsName` at spec.dnsName (did you mean `dnsNames`?)");
+    assert_eq!(found[0]["location"]["line"], 10);
+    assert!(found[0]["root_cause"].as_str().unwrap_or_default().contains("CRD certificates.cert-manager.io"));
+}
+
+#[test]
+fn a_broken_crd_is_a_note_and_a_missing_crds_dir_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let crd = std::fs::read_to_string(repo().join("fixtures/rules/KS1001/clean-crd/shopconfig.yaml")).expect("fixture");
+    // A pattern no regex engine reads.
+    let broken = crd.replace(
+        "currency:\n                  type: string",
+        "currency:\n                  type: string\n                  pattern: \"(unclosed\"",
+    );
+    assert_ne!(broken, crd);
+    std::fs::write(dir.path().join("shop.yaml"), broken).expect("write");
+    let (code, _, stderr) = lint(&[dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("note: CRD shopconfigs.shop.example.com: the schema of ShopConfig (shop.example.com/v1alpha1) cannot be used"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = lint(&["fixtures/rules/KS1001/clean-crd", "--crds", "no/such/dir"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no/such/dir"), "{stderr}");
+}
+
+fn lint_text(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("kubesleuth")
+        .expect("binary")
+        .current_dir(repo())
+        .arg("lint")
+        .args(args)
+        .args(["--color", "never"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The summary line ends with the run time.
+    let text = regex_lite_time(&text);
+    (out.status.code().unwrap_or(-1), text, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `(41 ms)` → `(N ms)`.
+fn regex_lite_time(text: &str) -> String {
+    text.lines()
+        .map(|l| match (l.rfind(" ("), l.ends_with(" ms)")) {
+            (Some(i), true) => format!("{} (N ms)", &l[..i]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn schema_dir_replaces_the_builtin_types_for_the_kinds_it_has() {
+    let args = ["fixtures/lint/schema-dir/manifests", "--schema-dir", "fixtures/lint/schema-dir/schemas"];
+    let (code, text, stderr) = lint_text(&args);
+    assert_eq!(code, 1, "{stderr}");
+    // The catalog file covers the Certificate: no note.
+    assert!(!stderr.contains("note:"), "{stderr}");
+    insta::assert_snapshot!("schema_dir_text", text);
+    let (_, report, _) = lint(&args);
+    // Pod-level `resources` is unknown to the older PodSpec of the directory; the built-in
+    // (1.37) types have it.
+    let deploy: Vec<&str> =
+        findings_of(&report, "KS1001", "Deployment").iter().filter_map(|f| f["title"].as_str()).collect();
+    assert_eq!(deploy, vec!["unknown field `resources` at spec.template.spec.resources"]);
+    let (_, report, _) = lint(&["fixtures/lint/schema-dir/manifests"]);
+    assert!(findings_of(&report, "KS1001", "Deployment").is_empty(), "{report}");
+    // ConfigMap has no file there: the built-in check still finds its typo.
+    let (_, report, _) = lint(&args);
+    let cm: Vec<&str> =
+        findings_of(&report, "KS1001", "ConfigMap").iter().filter_map(|f| f["title"].as_str()).collect();
+    assert_eq!(cm, vec!["unknown field `dta` at dta (did you mean `data`?)"]);
+}
+
+#[test]
+fn bad_schema_dirs_are_errors_naming_the_file() {
+    let (code, _, stderr) = lint(&["fixtures/rules/KS1001/fire-typo", "--schema-dir", "no/such/schemas"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--schema-dir no/such/schemas: not a directory"), "{stderr}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("deployment-apps-v1.json"), "{\"type\": \"object\",").expect("write");
+    let (code, _, stderr) =
+        lint(&["fixtures/rules/KS1001/fire-typo", "--schema-dir", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    let file = dir.path().join("deployment-apps-v1.json");
+    assert!(stderr.contains(&format!("{}: not a usable JSON schema", file.display())), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+/// The schemas the PyPI package kubernetes-validate ships, when it is installed here.
+fn kubernetes_validate_schemas(version: &str) -> Option<PathBuf> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))"])
+        .output()
+        .ok()?;
+    let base = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let dir = Path::new(&base).join("kubernetes-json-schema").join(version);
+    if out.status.success() && dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: the PyPI package kubernetes-validate is not installed");
+        None
+    }
+}
+
+#[test]
+fn kubernetes_validate_schema_dir_of_an_older_version() {
+    let Some(dir) = kubernetes_validate_schemas("v1.29.0-local-strict") else { return };
+    let dir = dir.to_str().expect("utf-8");
+    let (code, report, stderr) = lint(&["fixtures/rules/KS1001/fire-typo", "--schema-dir", dir]);
+    assert_eq!(code, 1, "{stderr}");
+    let f = findings_of(&report, "KS1001", "Deployment");
+    assert_eq!(f.len(), 1, "{report}");
+    assert_eq!(f[0]["title"], "unknown field `replicaz` at spec.replicaz (did you mean `replicas`?)");
+    assert_eq!(f[0]["location"]["line"], 7);
+    assert!(f[0]["root_cause"].as_str().unwrap_or_default().contains("v1.29.0-local-strict/deployment-apps-v1.json"));
+    // Kubernetes 1.29 has no pod-level resources.
+    let (_, report, _) = lint(&["fixtures/lint/schema-dir/manifests/deploy.yaml", "--schema-dir", dir]);
+    let titles: Vec<&str> =
+        findings_of(&report, "KS1001", "Deployment").iter().filter_map(|f| f["title"].as_str()).collect();
+    assert_eq!(titles, vec!["unknown field `resources` at spec.template.spec.resources"]);
+    let invalid: Vec<&str> =
+        findings_of(&report, "KS1002", "Deployment").iter().filter_map(|f| f["title"].as_str()).collect();
+    assert!(
+        invalid.iter().any(|t| t.contains("`spec.replicas`: invalid type: string \"3\" where integer is expected")),
+        "{invalid:?}"
+    );
+    // A hard negative: valid manifests stay clean against 1.29.
+    let (code, report, _) = lint(&["fixtures/rules/KS1001/clean", "--schema-dir", dir]);
+    assert!(findings_of(&report, "KS1001", "Deployment").is_empty() && code != 2, "{report}");
+}

@@ -36,7 +36,7 @@ fn serve(dir: &Path, faults: Faults) -> Cluster {
     let snap = Arc::new(ks_serve::load_raw(&[dir.to_path_buf()]).expect("snapshot loads"));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let opts = ServeOptions { faults, request_log: None };
+    let opts = ServeOptions { faults, ..ServeOptions::default() };
     // The thread ends with the test process.
     std::thread::spawn(move || ks_serve::serve_blocking(listener, snap, opts));
     let tmp = tempfile::tempdir().unwrap();

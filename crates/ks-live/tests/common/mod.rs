@@ -50,7 +50,7 @@ pub async fn serve(dir: &Path, faults: Faults) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     let requests = Arc::new(AtomicU64::new(0));
-    let opts = ServeOptions { faults, request_log: Some(requests.clone()) };
+    let opts = ServeOptions { faults, request_log: Some(requests.clone()), ..ServeOptions::default() };
     tokio::spawn(ks_serve::serve(listener, Arc::new(snap), opts));
     Served { addr, requests }
 }

@@ -9,7 +9,9 @@ declare_rule! {
     /// `"http"` where `containerPort` must be a number, `replicas: "3"`, a boolean from an
     /// unquoted `yes`/`on` where a string is expected), a missing required field
     /// (`containers`, a port's `port`), invalid base64 in a Secret's `data`, and a missing
-    /// `metadata.name`.
+    /// `metadata.name`. Custom resources are checked against their CRD's schema (types,
+    /// required fields, enums, patterns, bounds); with `--schema-dir`, built-in kinds against
+    /// those JSON schemas instead of the k8s-openapi types.
     ///
     /// ### Why it breaks
     /// `kubectl apply` fails for the whole file or, in a pipeline that applies many files,
@@ -71,9 +73,10 @@ impl Rule for InvalidFieldValue {
                     &path,
                     format!("{} is invalid at {at}: {msg}", doc_name(doc)),
                     format!(
-                        "The API server will reject {} ({}): {msg} at {at}. Nothing in this object is applied until it is fixed.",
+                        "The API server will reject {} ({}): {msg} at {at}{}. Nothing in this object is applied until it is fixed.",
                         doc_name(doc),
-                        doc.api_version
+                        doc.api_version,
+                        report.source.as_ref().map(|s| format!(" (per the {s})")).unwrap_or_default()
                     ),
                 );
                 f.fix.push(Fix::text(format!("Correct {at} ({msg})")));

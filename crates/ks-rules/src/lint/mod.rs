@@ -6,6 +6,7 @@ pub mod container_field_at_pod_level;
 pub mod duplicate_key;
 pub mod injected_sidecars;
 pub mod invalid_field_value;
+pub mod json_schema;
 pub mod liveness_same_as_readiness;
 pub mod liveness_too_early;
 pub mod missing_downward_env;

@@ -22,6 +22,9 @@ pub struct SchemaReport {
     /// Required fields that are absent (k8s-openapi decodes them as defaults, so they are
     /// checked from [`REQUIRED`]).
     pub missing: Vec<FieldPath>,
+    /// The JSON schema the document was checked against (`CRD certificates.cert-manager.io`,
+    /// a `--schema-dir` file); `None` for the k8s-openapi types.
+    pub source: Option<String>,
 }
 
 /// Required fields the API server's validation insists on, per kind. `$pod` stands for the
@@ -290,7 +293,7 @@ pub fn check(doc: &ManifestDoc) -> SchemaReport {
     // A required field inside a field of the wrong type is that field's problem.
     let missing =
         missing_required(doc).into_iter().filter(|m| !invalid.iter().any(|(p, _)| m.0.starts_with(&p.0))).collect();
-    SchemaReport { known_kind: true, unknown, invalid, missing }
+    SchemaReport { known_kind: true, unknown, invalid, missing, source: None }
 }
 
 /// Type errors reported per document at most (each costs a decode).

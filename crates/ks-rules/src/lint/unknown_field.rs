@@ -8,7 +8,11 @@ declare_rule! {
     /// Fields the Kubernetes API does not have at the place they are written: typos
     /// (`replicaz`), fields at the wrong level (`nodeSelector` inside a container), fields of
     /// a newer API version. It names the full path, the place where the same name is valid
-    /// when one exists in the object, or the known field a typo most likely meant.
+    /// when one exists in the object, or the known field a typo most likely meant. Built-in
+    /// kinds are checked against the API types of k8s-openapi, or against the JSON schemas of
+    /// `--schema-dir` (another Kubernetes version); custom resources against the schema of
+    /// their CRD (among the inputs or in `--crds DIR`), where fields the CRD does not declare
+    /// are pruned unless it preserves unknown fields.
     ///
     /// ### Why it breaks
     /// The API server drops unknown fields. `kubectl apply` prints only a warning
@@ -76,17 +80,21 @@ impl Rule for UnknownField {
                         Fix::text(format!("Remove `{name}`, or check `kubectl explain` for the intended field")),
                     ),
                 };
+                // Custom resources and `--schema-dir` kinds name the schema they were checked against.
+                let api = match &report.source {
+                    Some(source) => format!("schema of {} ({source})", doc.kind),
+                    None => format!("{} API", doc.kind),
+                };
                 let mut f = doc_finding(
                     &META,
                     doc,
                     &u.path,
                     title,
                     format!(
-                        "{} ({}) sets `{}`, which the {} API does not have there. {hint} The API server drops it with only a warning, so the setting never takes effect.",
+                        "{} ({}) sets `{}`, which the {api} does not have there. {hint} The API server drops it with only a warning, so the setting never takes effect.",
                         doc_name(doc),
                         doc.api_version,
                         u.path,
-                        doc.kind
                     ),
                 );
                 f.fix.push(fix);

@@ -2,35 +2,76 @@
 //! digest its tag names in the registry now, and the registry checks' findings.
 //! `scan --registries` shares [`ask_registries`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ks_core::registry::short_digest;
+use ks_core::registry::{running_containers, short_digest};
 use ks_core::{Evidence, Finding, Summary};
 use ks_report::{Format, Report};
 use ks_rules::image::digests::{self, Checked, Status};
 use serde::Serialize;
 
-use crate::cli::{FormatArg, ImagesArgs, RegistryArgs};
+use crate::cli::{FormatArg, ImagesArgs, LiveArgs, RegistryArgs, SourceArgs};
 use crate::output::{exit_code, format_of, use_color, write_report};
 
 /// Ask the registries about the evidence's running tags and add the answers to it.
 ///
-/// Credentials come from the docker config. A pod's imagePullSecrets are not used: a
-/// snapshot never holds Secret values, and the live source does not read them yet (the hook
-/// is `ks_registry::Options::credentials`).
-pub fn ask_registries(ev: &mut Evidence, args: &RegistryArgs) -> anyhow::Result<()> {
-    let opts = ks_registry::Options {
+/// Credentials: on a live cluster (`live` is set), the running pods' imagePullSecrets first,
+/// as the kubelet uses them; then the docker config; else anonymous. A snapshot never holds
+/// Secret values, so a snapshot scan uses the docker config only.
+pub fn ask_registries(ev: &mut Evidence, args: &RegistryArgs, live: Option<&LiveArgs>) -> anyhow::Result<()> {
+    let mut opts = ks_registry::Options {
         insecure: args.insecure_registry.clone(),
         timeout: args.registry_timeout,
         per_host: args.registry_concurrency.max(1),
         docker_config: !args.no_docker_config,
         ..ks_registry::Options::default()
     };
+    if let Some(live) = live.filter(|_| !args.no_pull_secrets) {
+        let wanted = wanted_pull_secrets(ev);
+        if !wanted.is_empty() {
+            let read = ks_live::pull_credentials_blocking(&super::snapshot::client_options(live), &wanted)
+                .context("cannot read the pods' imagePullSecrets")?;
+            for note in &read.notes {
+                if !live.quiet {
+                    eprintln!("kubesleuth: note: {note}");
+                }
+            }
+            for c in read.credentials {
+                opts.credentials
+                    .insert(c.host, ks_registry::Credential::Basic { username: c.username, password: c.password });
+            }
+        }
+    }
     let facts = ks_registry::collect(ev, &opts).context("cannot ask the image registries")?;
     ev.registry.merge(facts);
     Ok(())
+}
+
+/// The imagePullSecrets of running pods, with the registry hosts each pod pulls from.
+fn wanted_pull_secrets(ev: &Evidence) -> Vec<ks_live::pull_secrets::Wanted> {
+    let mut wanted: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for rc in running_containers(ev) {
+        let Some(host) = rc.name.as_ref().map(|n| n.host.clone()) else { continue };
+        let pod = &ev.pods[rc.pod];
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        for r in pod.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()) {
+            if !r.name.is_empty() {
+                wanted.entry((ns.clone(), r.name.clone())).or_default().insert(host.clone());
+            }
+        }
+    }
+    wanted
+        .into_iter()
+        .map(|((namespace, name), hosts)| ks_live::pull_secrets::Wanted { namespace, name, hosts })
+        .collect()
+}
+
+/// The live cluster's options when `src` reads one (no `--snapshot`).
+pub fn live_of(src: &SourceArgs) -> Option<&LiveArgs> {
+    src.snapshot.is_empty().then_some(&src.live)
 }
 
 /// One row of the table.
@@ -180,12 +221,9 @@ fn tally(ev: &Evidence, rows: &[Row]) -> String {
 }
 
 pub fn run(args: &ImagesArgs) -> anyhow::Result<ExitCode> {
-    let d = super::diagnose_with(
-        &args.source,
-        |ev| {
-            if args.offline { Ok(()) } else { ask_registries(ev, &args.registry) }
-        },
-    )?;
+    let d = super::diagnose_with(&args.source, |ev| {
+        if args.offline { Ok(()) } else { ask_registries(ev, &args.registry, live_of(&args.source)) }
+    })?;
     if let Some(path) = &args.save_facts {
         let doc = serde_json::to_string_pretty(&d.evidence.registry.to_document())?;
         std::fs::write(path, doc + "\n").with_context(|| format!("cannot write {}", path.display()))?;

@@ -97,7 +97,8 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
     if ev.manifests.is_empty() && ev.gaps.is_empty() && !has_other_inputs(&ev) {
         bail!("no Kubernetes manifests found in {}", join_paths(&args.paths));
     }
-    let mut findings = ks_rules::run_kind(&ev, RuleKind::Static);
+    let schemas = load_schemas(args, &mut ev)?;
+    let mut findings = ks_rules::run_kind_with(&ev, RuleKind::Static, schemas);
     apply_suppressions(&ev, &config, &mut findings)?;
     findings.sort_by(|a, b| {
         let key = |f: &Finding| f.location.as_ref().map(|l| (l.file.clone(), l.line, l.column));
@@ -105,6 +106,30 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
     });
     let summary = Summary::count(&findings, ev.manifests.len(), started.elapsed().as_millis() as u64);
     write_report(&args.output, &findings, &ev.gaps, summary)
+}
+
+/// The JSON schemas documents are checked against: CRDs among the inputs and in `--crds`,
+/// files of `--schema-dir`. What is not checked is said on stderr, one note per kind.
+fn load_schemas(args: &LintArgs, ev: &mut ks_core::Evidence) -> anyhow::Result<ks_rules::lint::json_schema::Schemas> {
+    let mut notes = Vec::new();
+    let crds = if args.crds.is_empty() {
+        Vec::new()
+    } else {
+        let loaded = load_manifests(&args.crds, &ManifestOptions::default())?;
+        ev.gaps.extend(loaded.gaps);
+        let crds: Vec<_> = loaded.manifests.into_iter().filter(|d| d.kind == "CustomResourceDefinition").collect();
+        if crds.is_empty() {
+            notes.push(format!("--crds {}: no CustomResourceDefinition found", join_paths(&args.crds)));
+        }
+        crds
+    };
+    let schemas = ks_rules::lint::json_schema::Schemas::build(&ev.manifests, &crds, args.schema_dir.as_deref())?;
+    notes.extend(schemas.notes().iter().cloned());
+    notes.extend(schemas.unchecked(&ev.manifests));
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    Ok(schemas)
 }
 
 /// Evidence from non-manifest files a walk may read (Dockerfiles, skaffold.yaml).

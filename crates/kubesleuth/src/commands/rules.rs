@@ -5,7 +5,7 @@ use anyhow::{Context as _, bail};
 use ks_core::RuleMeta;
 use ks_rules::{RULES, find_rule};
 
-use crate::cli::{FormatArg, RulesArgs};
+use crate::cli::{RulesArgs, RulesFormat};
 
 /// The Markdown page of one rule (what `kubesleuth rules ID` prints and docs/rules holds).
 pub fn rule_page(m: &RuleMeta) -> String {
@@ -44,7 +44,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
             bail!("no rule named {id}; `kubesleuth rules` lists them");
         };
         let m = rule.meta();
-        if args.format == FormatArg::Json {
+        if args.format == RulesFormat::Json {
             serde_json::to_writer_pretty(&mut out, &meta_json(m))?;
             writeln!(out)?;
         } else {
@@ -52,7 +52,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if args.format == FormatArg::Json {
+    if args.format == RulesFormat::Json {
         let all: Vec<_> = RULES.iter().map(|r| meta_json(r.meta())).collect();
         serde_json::to_writer_pretty(&mut out, &all)?;
         writeln!(out)?;

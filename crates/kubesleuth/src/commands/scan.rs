@@ -7,7 +7,9 @@ use crate::output::write_report;
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let d = if args.registries {
-        super::diagnose_with(&args.source, |ev| super::images::ask_registries(ev, &args.registry))?
+        super::diagnose_with(&args.source, |ev| {
+            super::images::ask_registries(ev, &args.registry, super::images::live_of(&args.source))
+        })?
     } else {
         super::diagnose(&args.source)?
     };

@@ -9,7 +9,7 @@ use ks_live::{ClientOptions, Collection, LiveOptions};
 
 use crate::cli::{LiveArgs, SnapshotArgs};
 
-fn client_options(live: &LiveArgs) -> ClientOptions {
+pub(crate) fn client_options(live: &LiveArgs) -> ClientOptions {
     ClientOptions { kubeconfig: live.kubeconfig.clone(), context: live.context.clone() }
 }
 
