@@ -70,7 +70,9 @@ timed() {
     echo "  $name on $input: over ${limit}s" >&2
     return 124
   fi
-  read -r wall user sys rss <"$t"
+  # /usr/bin/time writes "Command exited with non-zero status N" first when the tool exits
+  # non-zero (the linters do when they find problems): the figures are the last line.
+  read -r wall user sys rss < <(tail -n 1 "$t")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$input" "$n" "$wall" "$user" "$sys" "$rss" "${NOTE:-}" >>"$out/results.tsv"
   echo "  $name on $input ($n objects): wall ${wall}s, cpu $(echo "$user + $sys" | bc)s, peak RSS ${rss} KiB ${NOTE:-}"
 }

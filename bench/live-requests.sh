@@ -4,12 +4,14 @@
 # `kubesleuth serve`. The number of requests grows with kinds and pages (limit 500), plus
 # one or two per failing container's log; not with the number of pods. Not run in CI.
 #
-#   bench/live-requests.sh [SNAPSHOT_DIR] [debug|release]
+#   bench/live-requests.sh [SNAPSHOT_DIR] [debug|release|prebuilt]   (prebuilt: target/release as is)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/kubesleuth-synth-large}
 profile=${2:-release}
-if [ "$profile" = release ]; then
+if [ "$profile" = prebuilt ]; then
+  bin=./target/release
+elif [ "$profile" = release ]; then
   cargo build --release -p kubesleuth -p ks-synth
   bin=./target/release
 else

@@ -5,6 +5,7 @@
 
 pub mod image;
 pub mod missing;
+pub mod not_in_git;
 pub mod spec;
 
 use ks_core::manifest::{FieldPath, Seg};
@@ -14,7 +15,8 @@ use serde_json::Value;
 use crate::Rule;
 
 /// This area's rules; the registry concatenates every area's list.
-pub static RULES: &[&dyn Rule] = &[&image::DriftImage, &spec::DriftSpec, &missing::MissingInCluster];
+pub static RULES: &[&dyn Rule] =
+    &[&image::DriftImage, &spec::DriftSpec, &missing::MissingInCluster, &not_in_git::NotInGit];
 
 /// One difference between a manifest and its live object.
 #[derive(Debug, Clone, PartialEq)]

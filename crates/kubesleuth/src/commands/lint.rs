@@ -105,7 +105,11 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         key(a).cmp(&key(b)).then_with(|| a.rule.cmp(&b.rule))
     });
     let summary = Summary::count(&findings, ev.manifests.len(), started.elapsed().as_millis() as u64);
-    write_report(&args.output, &findings, &ev.gaps, summary)
+    let code = write_report(&args.output, &findings, &ev.gaps, summary);
+    // The process ends next: freeing every document's tree one allocation at a time took
+    // about a tenth of a 100,000-object lint, and the OS reclaims it all at once.
+    std::mem::forget(ev);
+    code
 }
 
 /// The JSON schemas documents are checked against: CRDs among the inputs and in `--crds`,
