@@ -57,6 +57,8 @@ pub struct TestRegistry {
     pub host: String,
     log: PathBuf,
     auth: Option<(String, String)>,
+    /// `http`, or `https` for a registry serving a self-signed certificate.
+    scheme: &'static str,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
 }
@@ -76,6 +78,16 @@ impl TestRegistry {
     /// A registry on another loopback address (`127.0.0.2`): one kubesleuth does not treat as
     /// plain HTTP by default.
     pub fn start_at(dir: &Path, ip: &str, auth: Option<(&str, &str)>) -> Option<TestRegistry> {
+        Self::start_with(dir, ip, auth, false)
+    }
+
+    /// A registry on `ip` serving HTTPS with a self-signed certificate made by `openssl`
+    /// (what an `--insecure-registry` often is), or `None` with a message without openssl.
+    pub fn start_self_signed(dir: &Path, ip: &str) -> Option<TestRegistry> {
+        Self::start_with(dir, ip, None, true)
+    }
+
+    fn start_with(dir: &Path, ip: &str, auth: Option<(&str, &str)>, tls: bool) -> Option<TestRegistry> {
         let Some(bin) = registry_binary() else {
             eprintln!(
                 "skipping: docker-registry is not installed (apt-get install docker-registry, or set KS_TEST_REGISTRY_BIN)"
@@ -100,8 +112,31 @@ impl TestRegistry {
                 dir.join("htpasswd").display()
             );
         }
+        let mut tls_yaml = String::new();
+        if tls {
+            let Some(openssl) = on_path("openssl") else {
+                eprintln!("skipping: openssl is not installed (apt-get install openssl)");
+                return None;
+            };
+            let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+            let ok = Command::new(openssl)
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj"])
+                .arg(format!("/CN={ip}"))
+                .arg("-addext")
+                .arg(format!("subjectAltName=IP:{ip}"))
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "openssl could not make a certificate");
+            tls_yaml = format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display());
+        }
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth_yaml}",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{tls_yaml}{auth_yaml}",
             dir.join("data").display()
         );
         std::fs::write(dir.join("config.yml"), config).expect("write config");
@@ -117,8 +152,14 @@ impl TestRegistry {
             .expect("docker-registry starts");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         crate::client::install_crypto_provider();
-        let http = reqwest::Client::builder().no_proxy().user_agent("ks-test-pusher").build().expect("client");
-        let reg = TestRegistry { child, host, log, auth: auth.map(|(u, p)| (u.into(), p.into())), rt, http };
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .tls_danger_accept_invalid_certs(tls)
+            .user_agent("ks-test-pusher")
+            .build()
+            .expect("client");
+        let scheme = if tls { "https" } else { "http" };
+        let reg = TestRegistry { child, host, log, auth: auth.map(|(u, p)| (u.into(), p.into())), scheme, rt, http };
         reg.wait_ready();
         Some(reg)
     }
@@ -126,7 +167,7 @@ impl TestRegistry {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            let url = format!("http://{}/v2/", self.host);
+            let url = format!("{}://{}/v2/", self.scheme, self.host);
             if self.rt.block_on(self.http.get(&url).send()).is_ok() {
                 return;
             }
@@ -138,7 +179,8 @@ impl TestRegistry {
     }
 
     fn req(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let url = if url.starts_with("http") { url.to_string() } else { format!("http://{}{url}", self.host) };
+        let url =
+            if url.starts_with("http") { url.to_string() } else { format!("{}://{}{url}", self.scheme, self.host) };
         let r = self.http.request(method, url);
         match &self.auth {
             Some((u, p)) => r.basic_auth(u, Some(p)),

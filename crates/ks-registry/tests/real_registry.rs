@@ -244,6 +244,25 @@ fn an_http_registry_asked_over_https_is_a_tls_error_and_insecure_fixes_it() {
 }
 
 #[test]
+fn an_insecure_registry_with_a_self_signed_certificate_is_asked_over_https() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(reg) = TestRegistry::start_self_signed(dir.path(), "127.0.0.2") else { return };
+    let h = reg.host.clone();
+    let img = reg.push_image("app", "a-1", "amd64", T_OLD);
+    reg.tag("app", "v1", &img);
+    let ev = evidence(vec![pod("a", "n", &format!("{h}/app:v1"), &format!("{h}/app@{}", img.digest))]);
+    // Not listed: the certificate is not trusted, a TLS error.
+    let facts = ks_registry::collect(&ev, &anonymous()).expect("collect");
+    let e = facts.host(&h).and_then(|h| h.error.clone()).expect("host error");
+    assert_eq!(e.kind, RegistryErrorKind::Tls, "{e:?}");
+    // Listed as insecure: HTTPS without certificate checks answers, so no HTTP attempt.
+    let insecure = Options { insecure: vec![h.clone()], ..anonymous() };
+    let facts: RegistryFacts = ks_registry::collect(&ev, &insecure).expect("collect");
+    assert_eq!(facts.image(&format!("{h}/app:v1")).and_then(|f| f.digest.clone()), Some(img.digest.clone()));
+    assert_eq!(facts.host(&h).expect("host fact").endpoint, format!("https://{h}"));
+}
+
+#[test]
 fn timeouts_bound_a_registry_that_accepts_but_never_answers() {
     // A listener that accepts connections and never writes: the timeout must end the check.
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -71,7 +71,7 @@ impl Rule for UnknownField {
                     ),
                     (None, Some(meant)) => (
                         format!("unknown field `{name}` at {} (did you mean `{meant}`?)", u.path),
-                        format!("`{meant}` is the field of that name at this level."),
+                        format!("This level has `{meant}`, the closest name."),
                         Fix::text(format!("Rename `{name}` to `{meant}` at {}", u.path)),
                     ),
                     (None, None) => (
