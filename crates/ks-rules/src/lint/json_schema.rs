@@ -331,7 +331,14 @@ fn convert(node: &mut Value, root: bool) {
         if let Value::Object(p) = props {
             p.entry("apiVersion").or_insert_with(|| json!({"type": "string"}));
             p.entry("kind").or_insert_with(|| json!({"type": "string"}));
-            p.entry("metadata").or_insert_with(|| json!({"type": "object"}));
+            if root {
+                // The API server checks a custom resource's metadata as ObjectMeta whatever
+                // the CRD says; a CRD may only add limits to `name` and `generateName`.
+                let limits = p.remove("metadata");
+                p.insert("metadata".into(), object_meta_schema(limits.as_ref()));
+            } else {
+                p.entry("metadata").or_insert_with(|| json!({"type": "object"}));
+            }
         }
     }
     if m.contains_key("properties") && !m.contains_key("additionalProperties") && !preserve {
@@ -352,6 +359,37 @@ fn convert(node: &mut Value, root: bool) {
     }
     // `allOf`/`anyOf`/`oneOf`/`not` only add value checks in a structural schema; their
     // `properties` repeat a subset of the node's, so they must not be closed.
+}
+
+/// ObjectMeta's fields as a closed JSON schema (so `metadata.lables` is an unknown field),
+/// keeping what a CRD's own `metadata` schema says of `name` and `generateName`.
+fn object_meta_schema(crd_metadata: Option<&Value>) -> Value {
+    let strings = json!({"type": "object", "additionalProperties": {"type": ["string", "null"]}});
+    let mut props = json!({
+        "name": {"type": "string"},
+        "generateName": {"type": "string"},
+        "namespace": {"type": "string"},
+        "labels": strings,
+        "annotations": strings,
+        "finalizers": {"type": "array", "items": {"type": "string"}},
+        "ownerReferences": {"type": "array", "items": {"type": "object"}},
+        "uid": {"type": "string"},
+        "resourceVersion": {"type": "string"},
+        "generation": {"type": "integer"},
+        "creationTimestamp": {"type": ["string", "null"]},
+        "deletionTimestamp": {"type": ["string", "null"]},
+        "deletionGracePeriodSeconds": {"type": "integer"},
+        "selfLink": {"type": "string"},
+        "managedFields": {"type": "array"}
+    });
+    if let (Some(Value::Object(own)), Value::Object(p)) = (crd_metadata.and_then(|m| m.get("properties")), &mut props) {
+        for key in ["name", "generateName"] {
+            if let Some(limit) = own.get(key) {
+                p.insert(key.into(), limit.clone());
+            }
+        }
+    }
+    json!({"type": "object", "properties": props, "additionalProperties": false})
 }
 
 /// `(?i)`, `(?s:...)`: flag groups ECMA regexes do not have (`(?:`, `(?=`, `(?!`, `(?<` they do).
