@@ -220,11 +220,10 @@ fn a_registry_that_does_not_answer_is_one_host_fact() {
     assert_eq!(facts.requests, 1, "5 tags on a dead host cost one attempt");
 }
 
-#[test]
-fn an_http_registry_asked_over_https_is_a_tls_error_and_insecure_fixes_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // 127.0.0.2 is loopback on Linux but not one of the hosts kubesleuth asks over HTTP.
-    let Some(reg) = TestRegistry::start_at(dir.path(), "127.0.0.2", None) else { return };
+/// One pod running `app:v1` of `reg` (not a host kubesleuth speaks plain HTTP to by itself):
+/// asked without `--insecure-registry` the host is a TLS error; asked with it, the tag's
+/// digest is found. The facts of that second run.
+fn insecure_fixes_tls(reg: &TestRegistry) -> RegistryFacts {
     let h = reg.host.clone();
     let img = reg.push_image("app", "a-1", "amd64", T_OLD);
     reg.tag("app", "v1", &img);
@@ -236,10 +235,19 @@ fn an_http_registry_asked_over_https_is_a_tls_error_and_insecure_fixes_it() {
     let insecure = Options { insecure: vec![h.clone()], ..anonymous() };
     let facts: RegistryFacts = ks_registry::collect(&ev, &insecure).expect("collect");
     assert_eq!(facts.image(&format!("{h}/app:v1")).and_then(|f| f.digest.clone()), Some(img.digest.clone()));
+    assert!(facts.host(&h).expect("host fact").error.is_none(), "{:?}", facts.host(&h));
+    facts
+}
+
+#[test]
+fn an_http_registry_asked_over_https_is_a_tls_error_and_insecure_fixes_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 127.0.0.2 is loopback on Linux but not one of the hosts kubesleuth asks over HTTP.
+    let Some(reg) = TestRegistry::start_at(dir.path(), "127.0.0.2", None) else { return };
+    let facts = insecure_fixes_tls(&reg);
     // As Docker does: HTTPS first (it fails: the registry speaks HTTP), then plain HTTP.
-    let host = facts.host(&h).expect("host fact");
-    assert_eq!(host.endpoint, format!("http://{h}"));
-    assert!(host.error.is_none(), "{:?}", host.error);
+    let h = &reg.host;
+    assert_eq!(facts.host(h).expect("host fact").endpoint, format!("http://{h}"));
     assert_eq!(reg.kubesleuth_requests(), 2, "one HTTP probe and one manifest: {}", reg.access_log());
 }
 
@@ -247,19 +255,11 @@ fn an_http_registry_asked_over_https_is_a_tls_error_and_insecure_fixes_it() {
 fn an_insecure_registry_with_a_self_signed_certificate_is_asked_over_https() {
     let dir = tempfile::tempdir().expect("tempdir");
     let Some(reg) = TestRegistry::start_self_signed(dir.path(), "127.0.0.2") else { return };
-    let h = reg.host.clone();
-    let img = reg.push_image("app", "a-1", "amd64", T_OLD);
-    reg.tag("app", "v1", &img);
-    let ev = evidence(vec![pod("a", "n", &format!("{h}/app:v1"), &format!("{h}/app@{}", img.digest))]);
-    // Not listed: the certificate is not trusted, a TLS error.
-    let facts = ks_registry::collect(&ev, &anonymous()).expect("collect");
-    let e = facts.host(&h).and_then(|h| h.error.clone()).expect("host error");
-    assert_eq!(e.kind, RegistryErrorKind::Tls, "{e:?}");
-    // Listed as insecure: HTTPS without certificate checks answers, so no HTTP attempt.
-    let insecure = Options { insecure: vec![h.clone()], ..anonymous() };
-    let facts: RegistryFacts = ks_registry::collect(&ev, &insecure).expect("collect");
-    assert_eq!(facts.image(&format!("{h}/app:v1")).and_then(|f| f.digest.clone()), Some(img.digest.clone()));
-    assert_eq!(facts.host(&h).expect("host fact").endpoint, format!("https://{h}"));
+    // Not listed, the certificate is not trusted; listed, HTTPS without certificate checks
+    // answers, so there is no HTTP attempt.
+    let facts = insecure_fixes_tls(&reg);
+    let h = &reg.host;
+    assert_eq!(facts.host(h).expect("host fact").endpoint, format!("https://{h}"));
 }
 
 #[test]

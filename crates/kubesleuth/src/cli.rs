@@ -216,8 +216,9 @@ pub struct DoctorArgs {
     pub output: OutputArgs,
 }
 
+/// The manifests `lint` and `drift` read.
 #[derive(Args, Debug)]
-pub struct LintArgs {
+pub struct ManifestInputs {
     /// Manifest files or directories (searched recursively), kustomization directories
     /// (rendered with `kubectl kustomize`), Helm chart directories (rendered with
     /// `helm template`); `-` reads stdin.
@@ -229,6 +230,12 @@ pub struct LintArgs {
     /// Helm `--set` values for charts (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub inputs: ManifestInputs,
     /// Namespace charts are rendered for.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespace: Option<String>,
@@ -257,15 +264,8 @@ pub struct LintArgs {
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
-    /// Manifest files or directories, kustomizations, charts (as `lint` reads them).
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// Helm values files for charts (repeatable).
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
-    /// Helm `--set` values for charts (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub inputs: ManifestInputs,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]

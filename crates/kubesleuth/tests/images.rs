@@ -8,6 +8,8 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use ks_registry::testing::{Pushed, TestRegistry};
+
+mod common;
 use serde_json::{Value, json};
 
 const T_DEPLOYED: &str = "2026-11-20T08:00:00Z";
@@ -634,7 +636,7 @@ fn scan_without_registries_never_asks_and_recorded_facts_replay_offline() {
 struct LiveAuth {
     _tmp: tempfile::TempDir,
     private: TestRegistry,
-    kubeconfig: std::path::PathBuf,
+    cluster: common::Cluster,
     docker_config: std::path::PathBuf,
 }
 
@@ -664,27 +666,14 @@ fn live_pull_secret_cluster(secret: impl FnOnce(&str) -> Option<serde_json::Map<
     let snap = tmp.path().join("snap");
     write_snapshot(&snap, items);
 
-    let raw = std::sync::Arc::new(ks_serve::load_raw(&[snap]).expect("snapshot loads"));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
     let mut opts = ks_serve::ServeOptions::default();
     if let Some(data) = secret(&p) {
         opts.secret_data.insert(("team".into(), "regcred".into()), data);
     }
-    // The server thread ends with the test process.
-    std::thread::spawn(move || ks_serve::serve_blocking(listener, raw, opts));
-    let kubeconfig = tmp.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
-        ),
-    )
-    .expect("kubeconfig");
+    let cluster = common::serve(&snap, opts);
     let docker_config = tmp.path().join("docker");
     std::fs::create_dir_all(&docker_config).expect("docker config dir");
-    Some(LiveAuth { _tmp: tmp, private, kubeconfig, docker_config })
+    Some(LiveAuth { _tmp: tmp, private, cluster, docker_config })
 }
 
 /// What `kubectl create secret docker-registry regcred --docker-server=HOST --docker-username=ci
@@ -703,7 +692,7 @@ fn images_live(c: &LiveAuth) -> (Value, String) {
     let out = kubesleuth(&c.docker_config)
         .env_remove("KUBECONFIG")
         .args(["images", "--format", "json", "--quiet", "--kubeconfig"])
-        .arg(&c.kubeconfig)
+        .arg(&c.cluster.kubeconfig)
         .output()
         .expect("kubesleuth runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -734,7 +723,7 @@ fn live_scan_without_usable_pull_secret_data_reports_the_auth_failure() {
     let out = kubesleuth(&c.docker_config)
         .env_remove("KUBECONFIG")
         .args(["images", "--format", "json", "--kubeconfig"])
-        .arg(&c.kubeconfig)
+        .arg(&c.cluster.kubeconfig)
         .output()
         .expect("kubesleuth runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -747,7 +736,7 @@ fn live_scan_without_usable_pull_secret_data_reports_the_auth_failure() {
     let out = kubesleuth(&c.docker_config)
         .env_remove("KUBECONFIG")
         .args(["images", "--format", "json", "--no-pull-secrets", "--kubeconfig"])
-        .arg(&c.kubeconfig)
+        .arg(&c.cluster.kubeconfig)
         .output()
         .expect("kubesleuth runs");
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");

@@ -4,7 +4,6 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use assert_cmd::Command;
 use ks_serve::{Faults, ServeOptions};
@@ -26,31 +25,11 @@ fn examples() -> Vec<PathBuf> {
     out
 }
 
-/// Serve `dir` on a loopback port in a background thread; a kubeconfig pointing at it.
-struct Cluster {
-    _dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
+mod common;
+use common::Cluster;
 
 fn serve(dir: &Path, faults: Faults) -> Cluster {
-    let snap = Arc::new(ks_serve::load_raw(&[dir.to_path_buf()]).expect("snapshot loads"));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let opts = ServeOptions { faults, ..ServeOptions::default() };
-    // The thread ends with the test process.
-    std::thread::spawn(move || ks_serve::serve_blocking(listener, snap, opts));
-    let tmp = tempfile::tempdir().unwrap();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: snap\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: snap-ctx\n  context:\n    cluster: snap\n    user: nobody\n\
-             current-context: snap-ctx\nusers:\n- name: nobody\n  user: {{}}\n"
-        ),
-    )
-    .unwrap();
-    Cluster { _dir: tmp, kubeconfig }
+    common::serve(dir, ServeOptions { faults, ..ServeOptions::default() })
 }
 
 fn kubesleuth() -> Command {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -58,25 +60,7 @@ pub fn check_expectations(snapshot: &Path, expect_file: &Path) {
             failures.push(format!("missing {cause} on {obj}; got: {got:#?}"));
             continue;
         };
-        let fix_text: String = hit["fix"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|f| {
-                format!(
-                    "{} {}",
-                    f["description"].as_str().unwrap_or_default(),
-                    f["command"].as_str().unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        for m in want["fix_mentions"].as_array().into_iter().flatten() {
-            let m = m.as_str().unwrap_or_default();
-            if !fix_text.contains(m) {
-                failures.push(format!("{cause} on {obj}: fix does not mention {m:?}:\n{fix_text}"));
-            }
-        }
+        common::check_fix_mentions(hit, want, &format!("{cause} on {obj}"), &mut failures);
     }
     for absent in expect["absent_causes"].as_array().into_iter().flatten() {
         if let Some(f) = findings.iter().find(|f| &f["cause"] == absent) {

@@ -258,31 +258,11 @@ fn scalar_eq(a: &Value, b: &Value) -> bool {
 /// `0.5` and `500m`, `1Gi` and `1024Mi`.
 fn quantity_eq(a: &Value, b: &Value) -> bool {
     let q = |v: &Value| match v {
-        Value::String(s) => parse_quantity(s),
+        Value::String(s) => crate::sched::quantity(s),
         Value::Number(n) => n.as_f64(),
         _ => None,
     };
     matches!((q(a), q(b)), (Some(x), Some(y)) if (x - y).abs() <= f64::EPSILON * x.abs().max(1.0))
-}
-
-fn parse_quantity(s: &str) -> Option<f64> {
-    const SUFFIXES: &[(&str, f64)] = &[
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("m", 0.001),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-    ];
-    for (suffix, mult) in SUFFIXES {
-        if let Some(num) = s.strip_suffix(suffix) {
-            return num.parse::<f64>().ok().map(|n| n * mult);
-        }
-    }
-    s.parse::<f64>().ok()
 }
 
 /// A value for a message, short.

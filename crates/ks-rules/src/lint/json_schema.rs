@@ -747,24 +747,8 @@ fn describe(err: &ValidationError<'_>, doc: &Value, at: &FieldPath, secret: bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    fn doc(value: Value) -> ManifestDoc {
-        ManifestDoc {
-            file: "t.yaml".into(),
-            text: Arc::from(""),
-            start_line: 1,
-            end_line: 1,
-            api_version: value["apiVersion"].as_str().unwrap_or_default().to_string(),
-            kind: value["kind"].as_str().unwrap_or_default().to_string(),
-            namespace: None,
-            name: value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
-            template: None,
-            duplicate_keys: Vec::new(),
-            prefix: FieldPath::default(),
-            value,
-        }
-    }
+    use crate::lint::test_doc as doc;
 
     fn crd() -> Value {
         json!({

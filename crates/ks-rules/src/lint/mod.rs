@@ -117,3 +117,24 @@ pub fn pod_spec_path(kind: &str) -> Option<FieldPath> {
     };
     Some(FieldPath::parse(p))
 }
+
+/// A document for unit tests: `value` as if read from `t.yaml`, named by its metadata.
+#[cfg(test)]
+pub(crate) fn test_doc(value: serde_json::Value) -> ManifestDoc {
+    let meta =
+        |k: &str| value.pointer(&format!("/metadata/{k}")).and_then(serde_json::Value::as_str).map(str::to_string);
+    ManifestDoc {
+        file: "t.yaml".into(),
+        text: std::sync::Arc::from(""),
+        start_line: 1,
+        end_line: 1,
+        api_version: value["apiVersion"].as_str().unwrap_or_default().to_string(),
+        kind: value["kind"].as_str().unwrap_or_default().to_string(),
+        namespace: meta("namespace"),
+        name: meta("name").unwrap_or_default(),
+        template: None,
+        duplicate_keys: Vec::new(),
+        prefix: FieldPath::default(),
+        value,
+    }
+}

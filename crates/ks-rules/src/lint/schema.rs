@@ -449,24 +449,8 @@ fn insert_at(v: &mut Value, target: &FieldPath, key: &str, value: Value) -> bool
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::sync::Arc;
 
-    fn doc(value: Value) -> ManifestDoc {
-        ManifestDoc {
-            file: "t.yaml".into(),
-            text: Arc::from(""),
-            start_line: 1,
-            end_line: 1,
-            api_version: value["apiVersion"].as_str().unwrap_or_default().to_string(),
-            kind: value["kind"].as_str().unwrap_or_default().to_string(),
-            namespace: None,
-            name: "x".into(),
-            template: None,
-            duplicate_keys: vec![],
-            prefix: FieldPath::default(),
-            value,
-        }
-    }
+    use crate::lint::test_doc as doc;
 
     fn deployment(pod_spec: Value) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},

@@ -652,23 +652,7 @@ mod tests {
     /// ServiceAccount, Ingress, HPA: 7 objects each) spread over 50 namespaces.
     fn synthetic(apps: usize) -> Evidence {
         let mut ev = Evidence::default();
-        let text: std::sync::Arc<str> = "kind: X\n".into();
-        let mut push = |v: Value| {
-            ev.manifests.push(ManifestDoc {
-                file: "syn.yaml".into(),
-                text: text.clone(),
-                start_line: 1,
-                end_line: 1,
-                api_version: v["apiVersion"].as_str().unwrap_or_default().to_string(),
-                kind: v["kind"].as_str().unwrap_or_default().to_string(),
-                namespace: v["metadata"]["namespace"].as_str().map(str::to_string),
-                name: v["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-                value: v,
-                template: None,
-                duplicate_keys: vec![],
-                prefix: FieldPath::default(),
-            })
-        };
+        let mut push = |v: Value| ev.manifests.push(crate::lint::test_doc(v));
         for i in 0..apps {
             let (ns, a) = (format!("ns{}", i % 50), format!("app{i}"));
             let meta = json!({"name": a, "namespace": ns});

@@ -5,24 +5,13 @@ use std::time::Instant;
 
 use anyhow::bail;
 use ks_core::{RuleKind, Summary};
-use ks_sources::manifests::HelmOptions;
-use ks_sources::{ManifestOptions, load_manifests};
 
 use crate::cli::DriftArgs;
 use crate::output::write_report;
 
 pub fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let opts = ManifestOptions {
-        helm: HelmOptions {
-            values: args.values.clone(),
-            set: args.set.clone(),
-            namespace: args.source.namespace.clone(),
-            release: None,
-        },
-        ..ManifestOptions::default()
-    };
-    let git = load_manifests(&args.paths, &opts)?;
+    let git = super::load_inputs(&args.inputs, args.source.namespace.clone())?;
     if git.manifests.is_empty() {
         bail!("no Kubernetes manifests found in the given paths");
     }

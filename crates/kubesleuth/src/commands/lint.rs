@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ks_core::{Finding, RuleKind, Severity, Summary};
-use ks_sources::manifests::HelmOptions;
 use ks_sources::{ManifestOptions, load_manifests};
 use serde::Deserialize;
 
@@ -44,7 +43,7 @@ fn find_config(args: &LintArgs) -> Option<PathBuf> {
         return Some(c.clone());
     }
     let mut starts = vec![std::env::current_dir().ok()?];
-    if let Some(first) = args.paths.first().filter(|p| p.as_os_str() != "-")
+    if let Some(first) = args.inputs.paths.first().filter(|p| p.as_os_str() != "-")
         && let Ok(abs) = std::path::absolute(first)
     {
         starts.push(abs);
@@ -83,19 +82,10 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         Some(path) => load_config(&path)?,
         None => Config::default(),
     };
-    let opts = ManifestOptions {
-        helm: HelmOptions {
-            values: args.values.clone(),
-            set: args.set.clone(),
-            namespace: args.namespace.clone(),
-            release: None,
-        },
-        ..ManifestOptions::default()
-    };
-    let mut ev = load_manifests(&args.paths, &opts)?;
+    let mut ev = super::load_inputs(&args.inputs, args.namespace.clone())?;
     ev.kube_version = kube_version;
     if ev.manifests.is_empty() && ev.gaps.is_empty() && !has_other_inputs(&ev) {
-        bail!("no Kubernetes manifests found in {}", join_paths(&args.paths));
+        bail!("no Kubernetes manifests found in {}", join_paths(&args.inputs.paths));
     }
     let schemas = load_schemas(args, &mut ev)?;
     let mut findings = ks_rules::run_kind_with(&ev, RuleKind::Static, schemas);

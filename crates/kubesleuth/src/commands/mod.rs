@@ -17,7 +17,7 @@ use anyhow::{Context as _, bail};
 use ks_core::{Evidence, Finding};
 use ks_sources::SnapshotOptions;
 
-use crate::cli::SourceArgs;
+use crate::cli::{ManifestInputs, SourceArgs};
 
 /// Sources -> evidence -> rules -> correlate.
 pub struct Diagnosis {
@@ -43,6 +43,20 @@ pub fn load_cluster(src: &SourceArgs) -> anyhow::Result<Evidence> {
         bail!("nothing could be read from the snapshot: {detail}");
     }
     Ok(evidence)
+}
+
+/// Read the manifests of `lint` and `drift`; charts are rendered for `namespace`.
+pub fn load_inputs(inputs: &ManifestInputs, namespace: Option<String>) -> anyhow::Result<Evidence> {
+    let opts = ks_sources::ManifestOptions {
+        helm: ks_sources::manifests::HelmOptions {
+            values: inputs.values.clone(),
+            set: inputs.set.clone(),
+            namespace,
+            release: None,
+        },
+        ..ks_sources::ManifestOptions::default()
+    };
+    Ok(ks_sources::load_manifests(&inputs.paths, &opts)?)
 }
 
 pub fn diagnose(src: &SourceArgs) -> anyhow::Result<Diagnosis> {
