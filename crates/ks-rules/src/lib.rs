@@ -44,6 +44,8 @@ pub struct Context<'a> {
     drift: std::sync::OnceLock<Vec<Option<drift::DocDrift>>>,
     /// What the bundle defines and its pod templates, built once for the KS11xx rules.
     xref: std::sync::OnceLock<lint::xref_bundle::Xref<'a>>,
+    /// Pod templates of the manifest documents, read once for the rules that walk them.
+    pod_templates: std::sync::OnceLock<Vec<lint::pod_templates::PodTemplate<'a>>>,
 }
 
 impl<'a> Context<'a> {
@@ -56,7 +58,13 @@ impl<'a> Context<'a> {
             schemas: std::sync::OnceLock::new(),
             drift: std::sync::OnceLock::new(),
             xref: std::sync::OnceLock::new(),
+            pod_templates: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Every pod template (and bare Pod) of the manifest documents.
+    pub fn pod_templates(&self) -> &[lint::pod_templates::PodTemplate<'a>] {
+        self.pod_templates.get_or_init(|| lint::pod_templates::pod_templates(self.ev))
     }
 
     /// The bundle's definitions and pod templates, for the cross-reference rules (KS11xx).

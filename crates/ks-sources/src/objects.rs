@@ -13,14 +13,34 @@ pub struct Head {
     pub api_version: Option<String>,
 }
 
-fn typed<T: DeserializeOwned>(raw: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_str(raw)
+/// An object's JSON: text (snapshots, the API) or an already decoded value (manifests).
+trait Json {
+    fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error>;
+    fn value(&self) -> Result<serde_json::Value, serde_json::Error>;
+}
+
+impl Json for &str {
+    fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self)
+    }
+    fn value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(self)
+    }
+}
+
+impl Json for &serde_json::Value {
+    fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(*self)
+    }
+    fn value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        Ok((*self).clone())
+    }
 }
 
 macro_rules! kinds {
     ($ev:ident, $kind:ident, $api:ident, $raw:ident; $($k:literal, $a:literal => $field:ident: $ty:ty;)*) => {
         match ($kind, $api) {
-            $(($k, $a) => { $ev.$field.push(typed::<$ty>($raw)?); true })*
+            $(($k, $a) => { $ev.$field.push($raw.typed::<$ty>()?); true })*
             _ => false,
         }
     };
@@ -29,6 +49,21 @@ macro_rules! kinds {
 /// Add one object. `kind` and `api_version` come from the object or, for items of a typed
 /// list (`PodList`) that omit them, from the list.
 pub fn add_object(ev: &mut Evidence, kind: &str, api_version: &str, raw: &str) -> Result<(), serde_json::Error> {
+    add(ev, kind, api_version, raw)
+}
+
+/// [`add_object`] for a document already decoded (a manifest), without writing it out as
+/// text and reading it back.
+pub fn add_value(
+    ev: &mut Evidence,
+    kind: &str,
+    api_version: &str,
+    value: &serde_json::Value,
+) -> Result<(), serde_json::Error> {
+    add(ev, kind, api_version, value)
+}
+
+fn add(ev: &mut Evidence, kind: &str, api_version: &str, raw: impl Json) -> Result<(), serde_json::Error> {
     use ks_core::k8s_openapi::api::apps::v1 as apps;
     use ks_core::k8s_openapi::api::batch::v1 as batch;
     use ks_core::k8s_openapi::api::core::v1 as core;
@@ -38,15 +73,15 @@ pub fn add_object(ev: &mut Evidence, kind: &str, api_version: &str, raw: &str) -
 
     // Events come in two API groups; both reduce to one record.
     if kind == "Event" && (api_version == "v1" || api_version == "events.k8s.io/v1") {
-        ev.events.push(typed::<EventRecord>(raw)?);
+        ev.events.push(raw.typed::<EventRecord>()?);
         return Ok(());
     }
     if kind == "Secret" && api_version == "v1" {
-        ev.secrets.push(typed::<SecretInfo>(raw)?);
+        ev.secrets.push(raw.typed::<SecretInfo>()?);
         return Ok(());
     }
     if kind == "ConfigMap" && api_version == "v1" {
-        ev.config_maps.push(typed::<ConfigMapInfo>(raw)?);
+        ev.config_maps.push(raw.typed::<ConfigMapInfo>()?);
         return Ok(());
     }
     let known = kinds! { ev, kind, api_version, raw;
@@ -73,7 +108,7 @@ pub fn add_object(ev: &mut Evidence, kind: &str, api_version: &str, raw: &str) -
         return Ok(());
     }
     // Everything else (custom resources, older API versions) is kept as JSON.
-    let value: serde_json::Value = serde_json::from_str(raw)?;
+    let value = raw.value()?;
     let metadata = match value.get("metadata") {
         Some(m) => serde_json::from_value(m.clone())?,
         None => Default::default(),

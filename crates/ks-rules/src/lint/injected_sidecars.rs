@@ -1,6 +1,6 @@
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, RuleKind, Severity, declare_rule};
 
-use super::pod_templates::{PodTemplate, pod_templates};
+use super::pod_templates::PodTemplate;
 use super::run_as_non_root_uid0::{UserFields, pod_uid0_victims};
 use super::{doc_finding, doc_name};
 use crate::admission::injectors::INJECTORS;
@@ -177,15 +177,15 @@ impl Rule for PodUserBreaksInjectedSidecar {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
-        for tpl in pod_templates(cx.ev) {
+        for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             let pod = UserFields::of(tpl.security_context());
             let pod_sc = tpl.spec_path.clone().key("securityContext");
             // KS1203 reports a pod-level runAsUser: 0 that also hits declared containers, and
             // names the injected sidecars there.
-            let covered = !pod_uid0_victims(&tpl).is_empty();
+            let covered = !pod_uid0_victims(tpl).is_empty();
             let apps: Vec<&str> = tpl.containers().iter().filter(|c| !c.init).map(|c| c.name).collect();
-            for s in requested(&tpl) {
+            for s in requested(tpl) {
                 let non_root = s.non_root.or(pod.non_root);
                 let user = s.user.or(pod.user);
                 let (enable_key, _) = s.enable;
@@ -224,9 +224,9 @@ impl Rule for PodUserBreaksInjectedSidecar {
                         ),
                     );
                     if pod.non_root == Some(false) {
-                        f.evidence.push(quote(&tpl, &pod_sc.clone().key("runAsNonRoot")));
+                        f.evidence.push(quote(tpl, &pod_sc.clone().key("runAsNonRoot")));
                     }
-                    f.evidence.push(quote(&tpl, &tpl.annotation_path(enable_key)));
+                    f.evidence.push(quote(tpl, &tpl.annotation_path(enable_key)));
                     f.fix.push(Fix::text(format!(
                         "In {}, delete `runAsUser: 0`{} from {pod_sc}: {} then runs as {}",
                         doc.file,
@@ -282,7 +282,7 @@ impl Rule for PodUserBreaksInjectedSidecar {
                         ),
                     );
                     f.severity = Severity::Warning;
-                    f.evidence.push(quote(&tpl, &tpl.annotation_path(enable_key)));
+                    f.evidence.push(quote(tpl, &tpl.annotation_path(enable_key)));
                     f.fix.push(Fix::cmd(
                         format!("Check the user of {image} (it must be a numeric non-zero UID)"),
                         format!("docker image inspect --format '{{{{.Config.User}}}}' {image}"),

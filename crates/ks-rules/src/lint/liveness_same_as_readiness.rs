@@ -1,7 +1,6 @@
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
 use serde_json::{Map, Value};
 
-use super::pod_templates::pod_templates;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule};
 
@@ -100,7 +99,7 @@ impl Rule for LivenessSameAsReadiness {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
-        for tpl in pod_templates(cx.ev) {
+        for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             for c in tpl.containers().into_iter().filter(|c| c.runs_with_app()) {
                 let (Some(live), Some(ready)) =

@@ -1,7 +1,6 @@
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
 use serde_json::Value;
 
-use super::pod_templates::pod_templates;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule};
 
@@ -63,7 +62,7 @@ impl Rule for LivenessTooEarly {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
-        for tpl in pod_templates(cx.ev) {
+        for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             for c in tpl.containers().into_iter().filter(|c| c.runs_with_app()) {
                 let live = &c.value["livenessProbe"];

@@ -4,7 +4,7 @@ use ks_core::registry::ImageName;
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, ObjectKey, RuleKind, Severity, declare_rule};
 use serde_json::{Value, json};
 
-use super::pod_templates::{ContainerAt, PodTemplate, pod_templates, yaml_block};
+use super::pod_templates::{ContainerAt, PodTemplate, yaml_block};
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule, util};
 
@@ -187,10 +187,10 @@ impl Rule for SiblingMissingDownwardEnv {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
-        let tpls = pod_templates(cx.ev);
-        let members = members(&tpls);
+        let tpls = cx.pod_templates();
+        let members = members(tpls);
         let alternatives = Alternatives::new(&cx.ev.manifests);
-        let groups = roles(&members, &tpls);
+        let groups = roles(&members, tpls);
         // Whether two members may be compared: different containers, not from alternative files.
         let comparable = |i: usize, j: usize| {
             let (a, b) = (&members[i], &members[j]);
@@ -236,7 +236,7 @@ impl Rule for SiblingMissingDownwardEnv {
             let doc = tpl.doc;
             let var_names: Vec<&str> = vars.keys().copied().collect();
             let havers: BTreeSet<usize> = vars.values().flatten().copied().take(MAX_NAMED).collect();
-            let have_labels: Vec<String> = havers.iter().map(|&j| members[j].label(&tpls)).collect();
+            let have_labels: Vec<String> = havers.iter().map(|&j| members[j].label(tpls)).collect();
             // The other members of the role that lack the variables too (named up to a few).
             // A few of the other members of the role that lack the variables too (the scan
             // stops there: a large bundle may hold thousands).
@@ -252,7 +252,7 @@ impl Rule for SiblingMissingDownwardEnv {
                 }
             }
             let mut also_lacking: Vec<String> =
-                lacking.iter().take(MAX_NAMED).map(|&j| members[j].label(&tpls)).collect();
+                lacking.iter().take(MAX_NAMED).map(|&j| members[j].label(tpls)).collect();
             if lacking.len() > MAX_NAMED {
                 also_lacking.push("others".to_string());
             }

@@ -1,7 +1,6 @@
 use ks_core::registry::ImageName;
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
 
-use super::pod_templates::pod_templates;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule};
 
@@ -58,7 +57,7 @@ impl Rule for MutableTagIfNotPresent {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
         let artifacts: Vec<&str> =
             cx.ev.build.skaffold.iter().flat_map(|s| s.artifacts.iter().map(|a| a.image.as_str())).collect();
-        for tpl in pod_templates(cx.ev) {
+        for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             for c in tpl.containers() {
                 if c.value["imagePullPolicy"].as_str() != Some("IfNotPresent") {

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
 use serde_json::Value;
 
-use super::pod_templates::{ContainerAt, pod_templates};
+use super::pod_templates::ContainerAt;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule, util};
 
@@ -82,7 +82,7 @@ impl Rule for NoResourceRequests {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
         let defaults = namespaces_with_defaults(cx);
-        for tpl in pod_templates(cx.ev) {
+        for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             if defaults.contains(&doc.namespace.as_deref()) {
                 continue;

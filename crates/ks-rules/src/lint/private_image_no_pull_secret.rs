@@ -4,7 +4,7 @@ use ks_core::registry::ImageName;
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, ManifestDoc, ObjectKey, RuleKind, Severity, declare_rule};
 use serde_json::Value;
 
-use super::pod_templates::{PodTemplate, pod_templates};
+use super::pod_templates::PodTemplate;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule, util};
 
@@ -201,7 +201,7 @@ impl Rule for PrivateImageWithoutPullSecret {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
         let accounts = service_accounts(&cx.ev.manifests);
-        let tpls = pod_templates(cx.ev);
+        let tpls = cx.pod_templates();
         // Which templates pull from which hosts, and with which credentials.
         let mut with_creds: BTreeMap<String, (usize, String, Vec<String>)> = BTreeMap::new();
         let mut creds: Vec<Option<(String, Vec<String>)>> = Vec::new();

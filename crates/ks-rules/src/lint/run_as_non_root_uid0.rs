@@ -1,7 +1,7 @@
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
 use serde_json::Value;
 
-use super::pod_templates::{PodTemplate, pod_templates};
+use super::pod_templates::PodTemplate;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule, util};
 
@@ -86,14 +86,14 @@ impl Rule for RunAsNonRootWithUid0 {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<ks_core::Finding>) {
-        for tpl in pod_templates(cx.ev) {
+        for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             let pod = UserFields::of(tpl.security_context());
             let pod_sc_path = tpl.spec_path.clone().key("securityContext");
 
             // A pod-level runAsUser: 0: one finding at that field for every container it hits.
-            let victims = pod_uid0_victims(&tpl);
-            let injected = super::injected_sidecars::inheriting_uid0(&tpl);
+            let victims = pod_uid0_victims(tpl);
+            let injected = super::injected_sidecars::inheriting_uid0(tpl);
             if !victims.is_empty() {
                 let mut names: Vec<String> = victims.iter().map(|s| s.to_string()).collect();
                 names.extend(injected.iter().map(|(inj, c)| format!("the {inj} sidecar {c}")));

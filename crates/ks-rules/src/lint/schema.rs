@@ -130,6 +130,12 @@ type Checker = fn(&Value) -> (Vec<FieldPath>, Option<(FieldPath, String)>);
 
 fn decode<T: DeserializeOwned>(v: &Value) -> (Vec<FieldPath>, Option<(FieldPath, String)>) {
     let mut unknown = Vec::new();
+    // Tracking the path of every field costs more than the decode; only a document that
+    // fails needs it, to say where.
+    if serde_ignored::deserialize::<_, _, T>(v, |p| unknown.push(ignored_path(&p))).is_ok() {
+        return (unknown, None);
+    }
+    unknown.clear();
     let mut track = serde_path_to_error::Track::new();
     let result: Result<T, _> = {
         let de = serde_path_to_error::Deserializer::new(v, &mut track);

@@ -19,7 +19,7 @@ use serde_json::Value;
 pub use render::{HelmOptions, RenderError};
 
 use crate::SourceError;
-use crate::objects::add_object;
+use crate::objects::add_value;
 
 /// How `lint` reads its inputs.
 #[derive(Clone, Debug)]
@@ -341,9 +341,7 @@ fn add_doc(mut d: ManifestDoc, value: Value, ev: &mut Evidence) {
     d.name = str_at("/metadata/name").or_else(|| str_at("/metadata/generateName")).unwrap_or_default();
     // The typed copy is what the rules shared with snapshots read; a document that does not
     // decode is left to the schema rules, which say why.
-    if let Ok(raw) = serde_json::to_string(&value) {
-        let _ = add_object(ev, &d.kind, &d.api_version, &raw);
-    }
+    let _ = add_value(ev, &d.kind, &d.api_version, &value);
     d.value = value;
     ev.manifests.push(d);
 }

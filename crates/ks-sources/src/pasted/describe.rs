@@ -362,7 +362,7 @@ pub fn parse(lines: &[Line<'_>], start: usize, ctx: Ctx<'_>, b: &mut Builder<'_>
 fn add_object(b: &mut Builder<'_>, kind: &str, api: &str, mut value: Value, line: Option<u32>) {
     value["kind"] = json!(kind);
     value["apiVersion"] = json!(api);
-    if let Err(e) = crate::objects::add_object(&mut b.objects, kind, api, &value.to_string()) {
+    if let Err(e) = crate::objects::add_value(&mut b.objects, kind, api, &value) {
         let name = value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("(unnamed)").to_string();
         b.gap(line, format!("{kind} {name}: {e}"));
     }

@@ -377,7 +377,7 @@ fn add(b: &mut Builder<'_>, kind: &str, api: &str, v: Value) {
     let mut v = v;
     v["kind"] = json!(kind);
     v["apiVersion"] = json!(api);
-    if let Err(e) = crate::objects::add_object(&mut b.objects, kind, api, &v.to_string()) {
+    if let Err(e) = crate::objects::add_value(&mut b.objects, kind, api, &v) {
         b.gap(None, format!("{kind}: {e}"));
     }
 }

@@ -155,14 +155,24 @@ fn apply_suppressions(ev: &ks_core::Evidence, config: &Config, findings: &mut Ve
         };
         entries.push((e.rules.clone(), globs));
     }
+    // The few documents that carry the ignore annotation, read once: a finding is checked
+    // against these, not against every document of a large bundle.
+    let annotated_docs: Vec<_> = ev
+        .manifests
+        .iter()
+        .filter_map(|d| {
+            let rules = d.ignored_rules();
+            (!rules.is_empty()).then_some((d, rules))
+        })
+        .collect();
     findings.retain(|f| {
         let file = f.location.as_ref().map(|l| l.file.as_str());
-        let annotated = ev.manifests.iter().any(|d| {
+        let annotated = annotated_docs.iter().any(|(d, rules)| {
             d.kind == f.object.kind
                 && d.name == f.object.name
                 && d.namespace == f.object.namespace
                 && file.is_none_or(|file| *d.file == *file)
-                && d.ignored_rules().iter().any(|r| rule_matches(r, f))
+                && rules.iter().any(|r| rule_matches(r, f))
         });
         let configured = entries.iter().any(|(rules, globs)| {
             (rules.is_empty() || rules.iter().any(|r| rule_matches(r, f)))

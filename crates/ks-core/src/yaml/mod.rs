@@ -14,6 +14,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::manifest::{FieldPath, Pos, Seg};
 
+mod fast;
+
 /// One parsed document of a YAML stream.
 #[derive(Debug)]
 pub struct YamlDoc {
@@ -73,7 +75,24 @@ fn pos(span: &Span) -> Pos {
 }
 
 /// Parse every document of a stream. Documents before a syntax error are returned with it.
+///
+/// Most manifests are plain block YAML, which [`fast`] reads several times faster than the
+/// full parser; a stream it does not handle (or any doubt) is read by the full parser.
 pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
+    if let Some(docs) = parse_stream_fast(text) {
+        return (docs, None);
+    }
+    parse_stream_full(text)
+}
+
+/// The block-YAML fast path alone: `None` when the stream is outside what it reads (the
+/// differential fuzz target compares it with [`parse_stream_full`]).
+pub fn parse_stream_fast(text: &str) -> Option<Vec<YamlDoc>> {
+    fast::parse_stream(text)
+}
+
+/// The full YAML parser (granit-parser), for every stream.
+pub fn parse_stream_full(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Value> = HashMap::new();
@@ -140,19 +159,8 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
                 }
                 let tag = tag.as_ref().map(|t| t.suffix());
                 let is_key = matches!(stack.last(), Some(Frame::Map { key: None, .. }));
-                let value = if is_key {
-                    // Mapping keys are resolved like values and then written back as text,
-                    // the way sigs.k8s.io/yaml turns go-yaml's keys into JSON object keys:
-                    // `on:` and `y:` are the key "true", `0x10:` is "16"; strings, floats and
-                    // nulls keep the text written.
-                    Value::String(match resolve_scalar(&text, style, tag) {
-                        Some(Value::Bool(b)) => b.to_string(),
-                        Some(Value::Number(n)) if !n.is_f64() => n.to_string(),
-                        _ => text.into_owned(),
-                    })
-                } else {
-                    resolve_scalar(&text, style, tag).unwrap_or_else(|| Value::String(text.into_owned()))
-                };
+                let value =
+                    if is_key { Value::String(key_text(text, style, tag)) } else { scalar_value(text, style, tag) };
                 Some((value, anchor, pos(&span)))
             }
             Event::Alias(id) => Some((anchors.get(&id).cloned().unwrap_or(Value::Null), 0, pos(&span))),
@@ -204,6 +212,21 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
         }
     }
     (docs, None)
+}
+
+/// Mapping keys are resolved like values and then written back as text, the way
+/// sigs.k8s.io/yaml turns go-yaml's keys into JSON object keys: `on:` and `y:` are the key
+/// "true", `0x10:` is "16"; strings, floats and nulls keep the text written.
+fn key_text(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> String {
+    match resolve_scalar(&text, style, tag) {
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) if !n.is_f64() => n.to_string(),
+        _ => text.into_owned(),
+    }
+}
+
+fn scalar_value(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> Value {
+    resolve_scalar(&text, style, tag).unwrap_or_else(|| Value::String(text.into_owned()))
 }
 
 /// YAML 1.1 resolution as go-yaml v2 (`resolve.go`) does it for plain scalars; quoted and
