@@ -30,7 +30,7 @@ pub(super) fn parse_stream(text: &str) -> Option<Vec<YamlDoc>> {
     if !printable(text.as_bytes()) {
         return None;
     }
-    let mut reader = Reader::new(text).ok()?;
+    let mut reader = Reader::new(text);
     reader.stream().ok()
 }
 
@@ -128,7 +128,7 @@ fn trailing_ok(s: &str) -> R<()> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> R<Reader<'a>> {
+    fn new(text: &'a str) -> Reader<'a> {
         let bytes = text.as_bytes();
         let mut lines = Vec::with_capacity(bytes.len() / 24 + 1);
         let mut start = 0;
@@ -140,7 +140,7 @@ impl<'a> Reader<'a> {
         if start < bytes.len() {
             lines.push((start, bytes.len()));
         }
-        Ok(Reader { text, lines, i: 0, c: 0, next: Next::Eof, last: 0, dups: Vec::new() })
+        Reader { text, lines, i: 0, c: 0, next: Next::Eof, last: 0, dups: Vec::new() }
     }
 
     fn line(&self, i: usize) -> &'a str {
@@ -467,24 +467,37 @@ impl<'a> Reader<'a> {
         trailing_ok(tail)?;
         self.last = self.i;
 
-        // The content's indentation is that of its first non-empty line.
-        let mut j = self.i + 1;
+        // One pass over the lines: the content's indentation `m` is that of the first
+        // non-empty line; each line is `None` when empty, `Some(text)` for content.
         let mut m = None;
         let mut leading_spaces = 0;
-        while j < self.lines.len() {
+        let mut body: Vec<Option<&str>> = Vec::new();
+        let mut last_text = None;
+        for j in self.i + 1..self.lines.len() {
             let l = self.line(j);
             let spaces = l.len() - l.trim_start_matches(' ').len();
             if spaces == l.len() {
-                leading_spaces = leading_spaces.max(spaces);
-                j += 1;
+                match m {
+                    // A line of spaces longer than the indentation is content: rare, left
+                    // to the full parser.
+                    Some(m) if spaces > m => return Err(Unsupported),
+                    Some(_) => {}
+                    None => leading_spaces = leading_spaces.max(spaces),
+                }
+                body.push(None);
                 continue;
             }
-            if spaces > indent {
-                m = Some(spaces);
-            }
-            break;
+            let m = match m {
+                Some(m) if spaces >= m => m,
+                Some(_) => break,
+                None if spaces > indent && leading_spaces <= spaces => *m.insert(spaces),
+                None if spaces > indent => return Err(Unsupported),
+                None => break,
+            };
+            body.push(Some(&l[m..]));
+            last_text = Some(j);
         }
-        let Some(m) = m else {
+        let Some(last_text) = last_text else {
             // No content: empty, and the empty lines belong to nothing.
             if chomp == Chomp::Keep || leading_spaces > indent {
                 return Err(Unsupported);
@@ -492,32 +505,6 @@ impl<'a> Reader<'a> {
             self.scan(self.i + 1)?;
             return Ok(Value::String(String::new()));
         };
-        if leading_spaces > m {
-            return Err(Unsupported);
-        }
-        // Lines of the scalar: `None` for an empty line, `Some(text)` for content.
-        let mut body: Vec<Option<&str>> = Vec::new();
-        let mut last_text = None;
-        let mut j = self.i + 1;
-        while j < self.lines.len() {
-            let l = self.line(j);
-            let spaces = l.len() - l.trim_start_matches(' ').len();
-            if spaces == l.len() {
-                // A line of spaces longer than the indentation is content: rare, left to
-                // the full parser.
-                if spaces > m {
-                    return Err(Unsupported);
-                }
-                body.push(None);
-            } else if spaces >= m {
-                body.push(Some(&l[m..]));
-                last_text = Some(j);
-            } else {
-                break;
-            }
-            j += 1;
-        }
-        let Some(last_text) = last_text else { return Err(Unsupported) };
         let trailing = body.iter().rev().take_while(|l| l.is_none()).count();
         let body = &body[..body.len() - trailing];
         let mut out = String::new();
