@@ -13,6 +13,8 @@ pub mod kinds;
 pub mod manifest;
 pub mod registry;
 pub mod rule;
+#[doc(hidden)]
+pub mod test_support;
 pub mod yaml;
 
 pub use cause::Cause;

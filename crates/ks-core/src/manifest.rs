@@ -211,9 +211,8 @@ impl ManifestDoc {
 
     /// Rule ids (or names) the object's `kubesleuth.io/ignore` annotation silences.
     pub fn ignored_rules(&self) -> Vec<String> {
-        self.value
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(IGNORE_ANNOTATION))
+        self.value["metadata"]["annotations"]
+            .get(IGNORE_ANNOTATION)
             .and_then(Value::as_str)
             .map(|s| s.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
             .unwrap_or_default()

@@ -126,9 +126,23 @@ pub fn run_kind_with(ev: &Evidence, kind: ks_core::RuleKind, schemas: lint::json
 }
 
 fn run_in(cx: &Context<'_>, kind: ks_core::RuleKind) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for rule in RULES.iter().filter(|r| r.meta().kind == kind) {
+    let rules: Vec<&dyn Rule> = RULES.iter().copied().filter(|r| r.meta().kind == kind).collect();
+    let run = |rule: &&dyn Rule| {
+        let mut out = Vec::new();
         rule.check(cx, &mut out);
+        out
+    };
+    if kind != ks_core::RuleKind::Static {
+        return rules.iter().flat_map(run).collect();
     }
-    out
+    // The static rules run in parallel (one large bundle is lint's heavy case). What they
+    // share is filled first: those fills run in parallel themselves, and a worker waiting
+    // for one inside a `OnceLock` could pick up a rule that waits on the same lock.
+    cx.schema();
+    cx.pod_templates();
+    cx.xref();
+    use rayon::prelude::*;
+    // `collect` keeps the catalog order, so the output does not depend on scheduling.
+    let per_rule: Vec<Vec<Finding>> = rules.par_iter().map(run).collect();
+    per_rule.into_iter().flatten().collect()
 }

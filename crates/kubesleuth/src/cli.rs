@@ -258,6 +258,9 @@ pub struct LintArgs {
     /// the first path): per-path and per-rule ignores, severity overrides.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Print the time each pipeline stage took to stderr (for benchmarks).
+    #[arg(long, hide = true)]
+    pub timings: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

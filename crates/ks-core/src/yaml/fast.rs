@@ -879,24 +879,7 @@ mod tests {
     /// reads most of them.
     #[test]
     fn agrees_with_full_parser_on_the_corpus() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-        if !root.is_dir() {
-            eprintln!("skipped: {} is absent", root.display());
-            return;
-        }
-        let mut files = Vec::new();
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                    files.push(p);
-                }
-            }
-        }
+        let Some(files) = crate::test_support::corpus_files(&["yaml", "yml"]) else { return };
         let (mut read, mut total) = (0, 0);
         for f in &files {
             let Ok(text) = std::fs::read_to_string(f) else { continue };

@@ -10,8 +10,11 @@ declare_rule! {
     /// unquoted `yes`/`on` where a string is expected), a missing required field
     /// (`containers`, a port's `port`), invalid base64 in a Secret's `data`, and a missing
     /// `metadata.name`. Custom resources are checked against their CRD's schema (types,
-    /// required fields, enums, patterns, bounds); with `--schema-dir`, built-in kinds against
-    /// those JSON schemas instead of the k8s-openapi types.
+    /// required fields, enums, patterns, bounds) and its CEL rules (`x-kubernetes-validations`,
+    /// evaluated with kube-cel and the Kubernetes CEL libraries; transition rules, which need
+    /// the object's previous version, and rules that cannot be evaluated offline are not
+    /// judged); with `--schema-dir`, built-in kinds against those JSON schemas instead of the
+    /// k8s-openapi types.
     ///
     /// ### Why it breaks
     /// `kubectl apply` fails for the whole file or, in a pipeline that applies many files,

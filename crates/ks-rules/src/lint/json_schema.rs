@@ -49,6 +49,8 @@ struct Compiled {
     /// A CRD's: the API server prunes `null` from fields that are not nullable before it
     /// validates, so a null there is no error.
     nulls_pruned: bool,
+    /// A CRD's `x-kubernetes-validations` rules (CEL), compiled, when it has any.
+    cel: Option<kube_cel::CompiledSchema>,
 }
 
 /// The JSON schemas of one run, compiled for the `(apiVersion, kind)`s of the inputs.
@@ -112,36 +114,51 @@ impl Schemas {
     /// kind present in `docs`.
     fn add_crds<'a>(&mut self, docs: &[ManifestDoc], crds: impl Iterator<Item = &'a ManifestDoc>) {
         let wanted: BTreeSet<(&str, &str)> = docs.iter().map(|d| (d.api_version.as_str(), d.kind.as_str())).collect();
-        let mut todo: Vec<(Key, String, Value)> = Vec::new();
+        let mut todo: Vec<(Key, String, Value, &Value)> = Vec::new();
         for crd in crds.filter(|d| is_crd(d)) {
             let name = crd.name.clone();
             for (key, schema) in crd_versions(&crd.value) {
                 if !wanted.contains(&(key.0.as_str(), key.1.as_str()))
                     || self.schemaless.contains(&key)
-                    || todo.iter().any(|(k, _, _)| *k == key)
+                    || todo.iter().any(|(k, _, _, _)| *k == key)
                 {
                     continue;
                 }
                 match schema {
-                    Some(s) => todo.push((key, name.clone(), crd_to_json_schema(s))),
+                    Some(s) => todo.push((key, name.clone(), crd_to_json_schema(s), s)),
                     None => {
                         self.schemaless.insert(key);
                     }
                 }
             }
         }
-        let results: Vec<(Key, String, Result<Validator, String>, Value)> = todo
+        type Built = (Key, String, Result<Validator, String>, Value, Option<kube_cel::CompiledSchema>);
+        let results: Vec<Built> = todo
             .into_par_iter()
-            .map(|(key, name, schema)| {
+            .map(|(key, name, schema, original)| {
                 let v = options(Draft::Draft4).build(&schema).map_err(|e| e.to_string());
-                (key, name, v, schema)
+                let cel = has_cel_rules(original).then(|| kube_cel::compile_schema(original));
+                (key, name, v, schema, cel)
             })
             .collect();
-        for (key, name, validator, root) in results {
+        for (key, name, validator, root, cel) in results {
             match validator {
                 Ok(validator) => {
+                    if let Some(cel) = &cel {
+                        let (total, failed) = cel_rule_counts(cel);
+                        if !failed.is_empty() {
+                            self.notes.push(format!(
+                                "CRD {name}: {} of {total} x-kubernetes-validations rules of {} ({}) cannot be evaluated here ({}); they are not checked",
+                                failed.len(),
+                                key.1,
+                                key.0,
+                                failed[0]
+                            ));
+                        }
+                    }
                     let source = format!("CRD {name}");
-                    self.compiled.insert(key, Compiled { validator, root, defs: None, source, nulls_pruned: true });
+                    self.compiled
+                        .insert(key, Compiled { validator, root, defs: None, source, nulls_pruned: true, cel });
                 }
                 Err(e) => {
                     // The error may quote the whole offending subschema.
@@ -198,6 +215,10 @@ impl Schemas {
         }
         let c = self.compiled.get(&(doc.api_version.clone(), doc.kind.clone()))?;
         let mut report = SchemaReport { known_kind: true, source: Some(c.source.clone()), ..SchemaReport::default() };
+        // The API server runs a CRD's CEL rules after its structural checks.
+        if let Some(cel) = &c.cel {
+            cel_failures(cel, doc, &mut report);
+        }
         // The fast path: most documents are valid.
         if c.validator.is_valid(&doc.value) {
             return Some(report);
@@ -241,6 +262,74 @@ impl Schemas {
         // A required field inside a field of the wrong type is that field's problem.
         report.missing.retain(|m| !report.invalid.iter().any(|(p, _)| m.0.starts_with(&p.0) && *m != *p));
         Some(report)
+    }
+}
+
+/// Whether a CRD schema has `x-kubernetes-validations` anywhere.
+fn has_cel_rules(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key("x-kubernetes-validations") || m.values().any(has_cel_rules),
+        Value::Array(items) => items.iter().any(has_cel_rules),
+        _ => false,
+    }
+}
+
+/// How many CEL rules a compiled schema has, and why each one that does not compile fails
+/// (a syntax error, or a function kube-cel lacks).
+fn cel_rule_counts(c: &kube_cel::CompiledSchema) -> (usize, Vec<String>) {
+    let mut total = c.validations.len();
+    let mut failed: Vec<String> = c.compilation_errors().iter().map(|e| e.to_string()).collect();
+    let children = c
+        .properties
+        .values()
+        .chain(c.items.as_deref())
+        .chain(c.additional_properties.as_deref())
+        .chain(&c.all_of)
+        .chain(&c.one_of)
+        .chain(&c.any_of);
+    for child in children {
+        let (t, f) = cel_rule_counts(child);
+        total += t;
+        failed.extend(f);
+    }
+    (total, failed)
+}
+
+/// The CEL rules a document breaks, as the API server would report them. A rule that
+/// cannot be evaluated here (an unsupported function, a runtime error) is not judged: the
+/// note about the CRD says so for those that do not compile.
+fn cel_failures(cel: &kube_cel::CompiledSchema, doc: &ManifestDoc, report: &mut SchemaReport) {
+    thread_local! {
+        // Registering the Kubernetes CEL libraries once per thread.
+        static VALIDATOR: kube_cel::Validator = kube_cel::Validator::new();
+    }
+    let (group, _) = doc.api_version.rsplit_once('/').unwrap_or(("", &doc.api_version));
+    let root = kube_cel::RootContext {
+        api_version: doc.api_version.clone(),
+        api_group: group.to_string(),
+        kind: doc.kind.clone(),
+    };
+    let Err(errors) = VALIDATOR.with(|v| v.validate_compiled_with_context(cel, &doc.value, None, Some(&root))) else {
+        return;
+    };
+    for e in errors.iter().filter(|e| e.kind == kube_cel::ErrorKind::ValidationFailure) {
+        if report.invalid.len() >= MAX_INVALID {
+            break;
+        }
+        // The path of the rule's node; a map key with a dot in it reads as two segments,
+        // so the path is cut back to what exists.
+        let mut at = FieldPath::parse(&e.field_path);
+        while !at.0.is_empty() && at.get(&doc.value).is_none() {
+            at.0.pop();
+        }
+        let msg = if e.message.contains(&e.rule) {
+            format!("x-kubernetes-validations: {}", e.message)
+        } else {
+            format!("x-kubernetes-validations rule `{}` fails: {}", e.rule, e.message)
+        };
+        if !report.invalid.iter().any(|(p, m)| *p == at && *m == msg) {
+            report.invalid.push((at, msg));
+        }
     }
 }
 
@@ -511,7 +600,14 @@ impl SchemaDir {
             .map_err(|e| SchemaError::BadSchema { path: path.clone(), message: e.to_string() })?;
         // Only for "did you mean"; a directory without it (standalone schemas) has no refs.
         let defs = self.files.load("_definitions.json").ok();
-        Ok(Compiled { validator, root, defs, source: format!("schema {}", path.display()), nulls_pruned: false })
+        Ok(Compiled {
+            validator,
+            root,
+            defs,
+            source: format!("schema {}", path.display()),
+            nulls_pruned: false,
+            cel: None,
+        })
     }
 }
 
@@ -829,6 +925,67 @@ mod tests {
         assert_eq!(r.invalid[0].1, "0 is less than the minimum 1");
         let r = check(json!({}));
         assert_eq!(r.missing.iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["spec.size"]);
+    }
+
+    /// A CRD whose rules are CEL: one per field, one across fields, one transition rule,
+    /// one with a function kube-cel lacks, one that does not parse.
+    fn cel_crd() -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "pools.shop.example.com"},
+            "spec": {"group": "shop.example.com", "names": {"kind": "Pool", "plural": "pools"}, "scope": "Namespaced",
+              "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {
+                  "spec": {"type": "object",
+                    "x-kubernetes-validations": [
+                      {"rule": "self.minReplicas <= self.maxReplicas", "message": "minReplicas must not exceed maxReplicas"},
+                      {"rule": "self.minReplicas >= oldSelf.minReplicas", "message": "cannot shrink"},
+                      {"rule": "self.noSuchFunction(1)"},
+                      {"rule": "self.minReplicas >"}
+                    ],
+                    "properties": {
+                      "minReplicas": {"type": "integer"},
+                      "maxReplicas": {"type": "integer"},
+                      "name": {"type": "string", "x-kubernetes-validations": [
+                        {"rule": "self.matches('^[a-z]+$')", "message": "name must be lowercase letters"}
+                      ]}
+                    }}
+                }}}}]}
+        })
+    }
+
+    #[test]
+    fn cel_rules_of_a_crd_are_evaluated() {
+        let pool = |spec: Value| {
+            doc(json!({"apiVersion": "shop.example.com/v1", "kind": "Pool", "metadata": {"name": "p"}, "spec": spec}))
+        };
+        let docs = vec![
+            doc(cel_crd()),
+            pool(json!({"minReplicas": 5, "maxReplicas": 2, "name": "Web-1"})),
+            pool(json!({"minReplicas": 1, "maxReplicas": 2, "name": "web"})),
+        ];
+        let s = Schemas::from_inputs(&docs);
+        let bad = s.check(&docs[1]).expect("the CRD covers Pool");
+        let invalid: Vec<String> = bad.invalid.iter().map(|(p, m)| format!("{p}: {m}")).collect();
+        assert!(invalid.contains(&"spec: x-kubernetes-validations rule `self.minReplicas <= self.maxReplicas` fails: minReplicas must not exceed maxReplicas".to_string()), "{invalid:?}");
+        assert!(
+            invalid.iter().any(|m| m.starts_with("spec.name: ") && m.contains("name must be lowercase letters")),
+            "{invalid:?}"
+        );
+        // The transition rule needs the object's old version (none at create); the rule
+        // with an unknown function and the one that does not parse are not judged.
+        assert_eq!(invalid.len(), 2, "{invalid:?}");
+        // A Pool that keeps the rules has nothing.
+        let good = s.check(&docs[2]).expect("the CRD covers Pool");
+        assert!(good.invalid.is_empty(), "{good:?}");
+        // The rule that does not parse is said once.
+        assert_eq!(s.notes().len(), 1, "{:?}", s.notes());
+        assert!(
+            s.notes()[0].starts_with("CRD pools.shop.example.com: 1 of 5 x-kubernetes-validations rules of Pool"),
+            "{:?}",
+            s.notes()
+        );
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Rule for LivenessTooEarly {
                 f.fix.push(Fix::text(format!(
                     "In {}, add a startup probe with the same check next to the liveness probe (60 s to start; liveness begins after it succeeds), in {}:\n{}",
                     doc.file,
-                    c.path,
+                    c.path(),
                     super::pod_templates::yaml_block(&serde_json::json!({ "startupProbe": startup }), 0)
                 )));
                 f.fix.push(Fix::text(format!(

@@ -64,14 +64,17 @@ struct Member<'a> {
     names: BTreeSet<&'a str>,
     /// Its downward-API variables: name → the whole env entry.
     downward: BTreeMap<&'a str, &'a Value>,
-    /// Its command, args and env values as text, for `$(VAR)` references.
-    expanded: String,
+    /// Its command, args and env values as text, for `$(VAR)` references (written out only
+    /// for the few members that lack a variable, not for every container of a large bundle).
+    expanded: std::cell::OnceCell<String>,
 }
 
 impl Member<'_> {
     /// Whether the container spells `$(VAR)` in its command, args or env values.
     fn expands(&self, var: &str) -> bool {
-        self.expanded.contains(&format!("$({var})"))
+        let c = &self.container.value;
+        let text = self.expanded.get_or_init(|| [&c["command"], &c["args"], &c["env"]].map(|v| v.to_string()).concat());
+        text.contains(&format!("$({var})"))
     }
 }
 
@@ -99,14 +102,13 @@ fn members<'a>(tpls: &[PodTemplate<'a>]) -> Vec<Member<'a>> {
         for c in tpl.containers().into_iter().filter(ContainerAt::runs_with_app) {
             let env = c.value["env"].as_array().map(Vec::as_slice).unwrap_or_default();
             let names = env.iter().filter_map(|e| e["name"].as_str()).collect();
-            let expanded = [&c.value["command"], &c.value["args"], &c.value["env"]].map(|v| v.to_string()).concat();
             let downward = env
                 .iter()
                 .filter(|e| e["valueFrom"]["fieldRef"]["fieldPath"].is_string())
                 .filter_map(|e| Some((e["name"].as_str()?, e)))
                 .collect();
             let identity = (tpl.doc.key(), c.name.to_string());
-            out.push(Member { tpl: t, container: c, identity, names, downward, expanded });
+            out.push(Member { tpl: t, container: c, identity, names, downward, expanded: Default::default() });
         }
     }
     out
@@ -268,7 +270,7 @@ impl Rule for SiblingMissingDownwardEnv {
                 })
                 .collect();
             let env_path = me.container.field("env");
-            let at = if me.container.value.get("env").is_some() { env_path.clone() } else { me.container.path.clone() };
+            let at = if me.container.value.get("env").is_some() { env_path.clone() } else { me.container.path() };
             let plural = if var_names.len() == 1 { "" } else { "s" };
             let mut f = doc_finding(
                 &META,
@@ -328,7 +330,7 @@ impl Rule for SiblingMissingDownwardEnv {
             let block = if me.container.value.get("env").is_some() {
                 format!("append to {env_path}:\n{block}")
             } else {
-                format!("add to {}:\nenv:\n{block}", me.container.path)
+                format!("add to {}:\nenv:\n{block}", me.container.path())
             };
             f.fix.push(Fix::text(format!(
                 "Declare the same downward-API variable{plural} in container {} of {} ({}) — {block}",

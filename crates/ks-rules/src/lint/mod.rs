@@ -4,6 +4,7 @@
 
 pub mod container_field_at_pod_level;
 pub mod duplicate_key;
+mod ignored;
 pub mod injected_sidecars;
 pub mod invalid_field_value;
 pub mod json_schema;
@@ -106,7 +107,12 @@ pub fn doc_name(doc: &ManifestDoc) -> String {
 
 /// The pod spec path of a workload kind (`spec.template.spec` for a Deployment).
 pub fn pod_spec_path(kind: &str) -> Option<FieldPath> {
-    let p = match kind {
+    pod_spec_str(kind).map(FieldPath::parse)
+}
+
+/// [`pod_spec_path`] as written (`spec.template.spec`).
+pub fn pod_spec_str(kind: &str) -> Option<&'static str> {
+    Some(match kind {
         "Pod" => "spec",
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "ReplicationController" => {
             "spec.template.spec"
@@ -114,8 +120,7 @@ pub fn pod_spec_path(kind: &str) -> Option<FieldPath> {
         "CronJob" => "spec.jobTemplate.spec.template.spec",
         "PodTemplate" => "template.spec",
         _ => return None,
-    };
-    Some(FieldPath::parse(p))
+    })
 }
 
 /// A document for unit tests: `value` as if read from `t.yaml`, named by its metadata.

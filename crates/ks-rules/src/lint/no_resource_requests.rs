@@ -92,7 +92,7 @@ impl Rule for NoResourceRequests {
             let Some(first) = bare.first() else { continue };
             let names: Vec<&str> = bare.iter().map(|c| c.name).collect();
             let best_effort = bare.len() == containers.len();
-            let at = if first.value.get("resources").is_some() { first.field("resources") } else { first.path.clone() };
+            let at = if first.value.get("resources").is_some() { first.field("resources") } else { first.path() };
             let mut f = doc_finding(
                 &META,
                 doc,
@@ -126,7 +126,7 @@ impl Rule for NoResourceRequests {
                 "In {}, give each of {} a resources block sized from its real use (`kubectl top pod --containers`), e.g. in {}:\n{}",
                 doc.file,
                 util::join_names(&names),
-                first.path,
+                first.path(),
                 super::pod_templates::yaml_block(&serde_json::json!({ "resources": example }), 0)
             )));
             // `kubectl set resources` handles these kinds; a Pod's resources cannot be changed.

@@ -6,7 +6,7 @@ use ks_core::manifest::{FieldPath, Seg};
 use ks_core::{Evidence, ManifestDoc};
 use serde_json::Value;
 
-use super::pod_spec_path;
+use super::pod_spec_str;
 
 /// One pod template (or bare Pod) in a manifest document.
 pub struct PodTemplate<'a> {
@@ -16,16 +16,21 @@ pub struct PodTemplate<'a> {
     pub spec: &'a Value,
     /// `spec.template.metadata` (Deployment), `metadata` (Pod), ...
     pub meta_path: FieldPath,
+    /// `spec_path` as written, for the paths of containers.
+    spec_at: &'static str,
+    /// The template's metadata; `Null` when absent.
+    meta: &'a Value,
 }
 
 /// One container of a pod template.
 pub struct ContainerAt<'a> {
-    /// `spec.template.spec.containers[1]`.
-    pub path: FieldPath,
     pub value: &'a Value,
     pub name: &'a str,
     /// Declared under `initContainers`.
     pub init: bool,
+    /// Where: `spec_at.list[index]` (written out only for the few containers a finding names).
+    spec_at: &'static str,
+    index: usize,
 }
 
 impl<'a> ContainerAt<'a> {
@@ -39,9 +44,15 @@ impl<'a> ContainerAt<'a> {
         self.value["image"].as_str()
     }
 
+    /// `spec.template.spec.containers[1]`.
+    pub fn path(&self) -> FieldPath {
+        let list = if self.init { "initContainers" } else { "containers" };
+        FieldPath::parse(self.spec_at).key(list).index(self.index)
+    }
+
     /// The path of one of the container's fields.
     pub fn field(&self, key: &str) -> FieldPath {
-        self.path.clone().key(key)
+        self.path().key(key)
     }
 }
 
@@ -53,7 +64,7 @@ impl<'a> PodTemplate<'a> {
             let Some(items) = self.spec[list].as_array() else { continue };
             for (i, c) in items.iter().enumerate() {
                 let Some(name) = c["name"].as_str() else { continue };
-                out.push(ContainerAt { path: self.spec_path.clone().key(list).index(i), value: c, name, init });
+                out.push(ContainerAt { value: c, name, init, spec_at: self.spec_at, index: i });
             }
         }
         out
@@ -61,7 +72,7 @@ impl<'a> PodTemplate<'a> {
 
     /// The template's metadata (annotations, labels); `Null` when absent.
     pub fn meta(&self) -> &'a Value {
-        self.meta_path.get(&self.doc.value).unwrap_or(&Value::Null)
+        self.meta
     }
 
     /// A pod template annotation (or label, where injectors also accept one) as text.
@@ -108,17 +119,26 @@ impl<'a> PodTemplate<'a> {
 /// Every pod template of every workload document (Deployment, StatefulSet, DaemonSet,
 /// ReplicaSet, Job, CronJob, ReplicationController, PodTemplate) and every bare Pod.
 pub fn pod_templates(ev: &Evidence) -> Vec<PodTemplate<'_>> {
-    ev.manifests.iter().filter_map(pod_template).collect()
+    use rayon::prelude::*;
+    ev.manifests.par_iter().filter_map(pod_template).collect()
 }
 
 /// The pod template of one document, if it is a workload with one.
 pub fn pod_template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
-    let spec_path = pod_spec_path(&doc.kind)?;
-    let spec = spec_path.get(&doc.value).filter(|v| v.is_object())?;
-    let mut meta_path = spec_path.clone();
-    meta_path.0.pop();
-    meta_path.0.push(Seg::Key("metadata".into()));
-    Some(PodTemplate { doc, spec_path, spec, meta_path })
+    PodTemplate::at(doc, pod_spec_str(&doc.kind)?)
+}
+
+impl<'a> PodTemplate<'a> {
+    /// The template whose pod spec is at `spec_at` (`spec.template.spec`), if that is a map.
+    pub fn at(doc: &'a ManifestDoc, spec_at: &'static str) -> Option<PodTemplate<'a>> {
+        let spec_path = FieldPath::parse(spec_at);
+        let spec = spec_path.get(&doc.value).filter(|v| v.is_object())?;
+        let mut meta_path = spec_path.clone();
+        meta_path.0.pop();
+        meta_path.0.push(Seg::Key("metadata".into()));
+        let meta = meta_path.get(&doc.value).unwrap_or(&Value::Null);
+        Some(PodTemplate { doc, spec_path, spec, meta_path, spec_at, meta })
+    }
 }
 
 /// A small YAML rendering of an env list or securityContext for fixes: one `- name:` item

@@ -78,42 +78,65 @@ pub static REQUIRED: &[(&str, &str)] = &[
 /// Absent required fields of one document.
 fn missing_required(doc: &ManifestDoc) -> Vec<FieldPath> {
     let mut out = Vec::new();
-    let pod = super::pod_spec_path(&doc.kind);
+    let pod: Option<Vec<&str>> = super::pod_spec_str(&doc.kind).map(|p| p.split('.').collect());
+    let mut segs: Vec<&str> = Vec::new();
     for (kind, pattern) in REQUIRED {
-        let pattern = match (pattern.strip_prefix("$pod"), &pod) {
-            (Some(rest), Some(pod)) => format!("{pod}{rest}"),
+        segs.clear();
+        match (pattern.strip_prefix("$pod"), &pod) {
+            (Some(rest), Some(pod)) => {
+                segs.extend(pod);
+                segs.extend(rest.split('.').filter(|s| !s.is_empty()));
+            }
             (Some(_), None) => continue,
-            (None, _) if *kind == doc.kind => pattern.to_string(),
+            (None, _) if *kind == doc.kind => segs.extend(pattern.split('.')),
             (None, _) => continue,
-        };
-        let segs: Vec<&str> = pattern.split('.').collect();
-        walk_required(&doc.value, &segs, FieldPath::default(), &mut out);
+        }
+        walk_required(&doc.value, &segs, &mut Vec::new(), &mut out);
     }
     out
+}
+
+/// Where [`walk_required`] is, borrowed: most documents have every required field, so the
+/// path is only written out for one that is missing.
+#[derive(Clone, Copy)]
+enum Step<'s> {
+    Key(&'s str),
+    Index(usize),
 }
 
 /// Follow `segs` (`name` or `name[*]`); a missing last segment under an existing parent is
 /// reported. Missing intermediate parents are not (their own rule covers them, or they are
 /// optional).
-fn walk_required(v: &Value, segs: &[&str], at: FieldPath, out: &mut Vec<FieldPath>) {
+fn walk_required<'s>(v: &Value, segs: &[&'s str], at: &mut Vec<Step<'s>>, out: &mut Vec<FieldPath>) {
     let Some((first, rest)) = segs.split_first() else { return };
     let (name, each) = match first.strip_suffix("[*]") {
         Some(n) => (n, true),
         None => (*first, false),
     };
     let Value::Object(m) = v else { return };
+    at.push(Step::Key(name));
     match m.get(name) {
-        None | Some(Value::Null) if rest.is_empty() => out.push(at.key(name)),
+        None | Some(Value::Null) if rest.is_empty() => out.push(FieldPath(
+            at.iter()
+                .map(|s| match s {
+                    Step::Key(k) => Seg::Key(k.to_string()),
+                    Step::Index(i) => Seg::Index(*i),
+                })
+                .collect(),
+        )),
         None | Some(Value::Null) => {}
         Some(child) if each => {
             if let Value::Array(items) = child {
                 for (i, item) in items.iter().enumerate() {
-                    walk_required(item, rest, at.clone().key(name).index(i), out);
+                    at.push(Step::Index(i));
+                    walk_required(item, rest, at, out);
+                    at.pop();
                 }
             }
         }
-        Some(child) => walk_required(child, rest, at.key(name), out),
+        Some(child) => walk_required(child, rest, at, out),
     }
+    at.pop();
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +155,7 @@ fn decode<T: DeserializeOwned>(v: &Value) -> (Vec<FieldPath>, Option<(FieldPath,
     let mut unknown = Vec::new();
     // Tracking the path of every field costs more than the decode; only a document that
     // fails needs it, to say where.
-    if serde_ignored::deserialize::<_, _, T>(v, |p| unknown.push(ignored_path(&p))).is_ok() {
+    if super::ignored::decode::<T>(v, &mut unknown).is_ok() {
         return (unknown, None);
     }
     unknown.clear();
@@ -192,6 +215,14 @@ macro_rules! schema_table {
         }
         /// Every `(apiVersion, kind)` with a schema.
         pub const KNOWN: &[(&str, &str)] = &[$(($api, $kind)),*];
+        /// [`checker`] with `serde_ignored`, which [`super::ignored`] must agree with.
+        #[cfg(test)]
+        fn reference_checker(api: &str, kind: &str) -> Option<Checker> {
+            match (api, kind) {
+                $(($api, $kind) => Some(tests::reference_decode::<$ty> as Checker),)*
+                _ => None,
+            }
+        }
     };
 }
 
@@ -344,7 +375,12 @@ fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownFiel
         invalid.is_none() && !unknown.contains(&moved)
     };
     let mut candidates = Vec::new();
-    collect_maps(root, &mut FieldPath::default(), &mut candidates);
+    // A name no Kubernetes type has (`replicaz`) is valid nowhere: no need to try each map.
+    // The list holds the alphanumeric names only (`x-kubernetes-*` and `$ref` are not in it).
+    let listed = name.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !listed || field_names().known.contains(name.as_str()) {
+        collect_maps(root, &mut FieldPath::default(), &mut candidates);
+    }
     // Each candidate costs a decode of the whole object; a huge object (a CRD's schema) gets
     // the places nearest the field only.
     candidates.sort_by_key(|c| std::cmp::Reverse(common_prefix(c, &parent)));
@@ -360,10 +396,15 @@ fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownFiel
     }
     let did_you_mean = if belongs.is_none() {
         let mut best: Option<(usize, &str)> = None;
-        for known in FIELD_NAMES.lines() {
-            let d = strsim::damerau_levenshtein(&name.to_ascii_lowercase(), &known.to_ascii_lowercase());
-            let limit = if name.len() <= 4 { 1 } else { 2 };
-            if d <= limit && best.is_none_or(|(bd, _)| d < bd) && known != name && accepted_at(&parent, known) {
+        let lower = name.to_ascii_lowercase();
+        let limit = if name.len() <= 4 { 1 } else { 2 };
+        for (known_lower, known) in &field_names().lowercase {
+            // Each edit changes the length by at most one.
+            if known_lower.len().abs_diff(lower.len()) > limit {
+                continue;
+            }
+            let d = strsim::damerau_levenshtein(&lower, known_lower);
+            if d <= limit && best.is_none_or(|(bd, _)| d < bd) && *known != name && accepted_at(&parent, known) {
                 best = Some((d, known));
             }
         }
@@ -375,6 +416,21 @@ fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownFiel
 }
 
 const MAX_CANDIDATES: usize = 64;
+
+/// [`FIELD_NAMES`], read once per run.
+struct FieldNames {
+    known: std::collections::HashSet<&'static str>,
+    /// `(lowercased, as written)`, for "did you mean".
+    lowercase: Vec<(String, &'static str)>,
+}
+
+fn field_names() -> &'static FieldNames {
+    static NAMES: std::sync::OnceLock<FieldNames> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| FieldNames {
+        known: FIELD_NAMES.lines().collect(),
+        lowercase: FIELD_NAMES.lines().map(|n| (n.to_ascii_lowercase(), n)).collect(),
+    })
+}
 
 /// A key no Kubernetes type has: a map that accepts it accepts any key.
 const FREE_FORM_PROBE: &str = "kubesleuthProbeNotAField";
@@ -457,6 +513,62 @@ mod tests {
     use serde_json::json;
 
     use crate::lint::test_doc as doc;
+
+    /// The unknown fields and the outcome serde_ignored gives.
+    pub(super) fn reference_decode<T: DeserializeOwned>(v: &Value) -> (Vec<FieldPath>, Option<(FieldPath, String)>) {
+        let mut unknown = Vec::new();
+        let result = serde_ignored::deserialize::<_, _, T>(v, |p| unknown.push(ignored_path(&p)));
+        (unknown, result.err().map(|e| (FieldPath::default(), e.to_string())))
+    }
+
+    fn fast_decode(check: Checker, v: &Value) -> (Vec<FieldPath>, Option<String>) {
+        let (unknown, invalid) = check(v);
+        (unknown, invalid.map(|(_, msg)| msg))
+    }
+
+    /// Every document of a known kind in `../shared/corpus`, and variants with a field
+    /// moved or retyped: the same unknown fields, and the same error, as serde_ignored.
+    #[test]
+    fn agrees_with_serde_ignored_on_the_corpus() {
+        let Some(files) = ks_core::test_support::corpus_files(&["yaml", "yml", "json"]) else { return };
+        let (mut compared, mut with_unknown, mut failing) = (0, 0, 0);
+        for f in &files {
+            let Ok(text) = std::fs::read_to_string(f) else { continue };
+            for d in ks_core::yaml::parse_stream(&text).0 {
+                let (Some(api), Some(kind)) = (d.value["apiVersion"].as_str(), d.value["kind"].as_str()) else {
+                    continue;
+                };
+                let (Some(fast), Some(reference)) = (checker(api, kind), reference_checker(api, kind)) else {
+                    continue;
+                };
+                // The document, and the document with its spec's first field given a list
+                // of maps (a type error in most types, an unknown field's shape in others).
+                let mut variants = vec![d.value.clone()];
+                if let Some(Value::Object(spec)) = d.value.get("spec")
+                    && let Some(first) = spec.keys().next()
+                {
+                    let mut v = d.value.clone();
+                    v["spec"][first] = serde_json::json!([{"a": 1}, {"kubesleuthProbe": [true]}]);
+                    variants.push(v);
+                }
+                for v in variants {
+                    let (unknown, err) = fast_decode(fast, &v);
+                    let (ref_unknown, ref_err) = reference(&v);
+                    let ref_err = ref_err.map(|(_, m)| m);
+                    assert_eq!(err, ref_err, "{}: {kind} decodes differently", f.display());
+                    if err.is_none() {
+                        assert_eq!(unknown, ref_unknown, "{}: {kind}", f.display());
+                    } else {
+                        failing += 1;
+                    }
+                    with_unknown += usize::from(!unknown.is_empty());
+                    compared += 1;
+                }
+            }
+        }
+        eprintln!("{compared} documents compared, {with_unknown} with unknown fields, {failing} failing");
+        assert!(compared > 1000 && with_unknown > 0 && failing > 0);
+    }
 
     fn deployment(pod_spec: Value) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},

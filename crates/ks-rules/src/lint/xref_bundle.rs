@@ -290,7 +290,7 @@ impl<'a> Bundle<'a> {
                     };
                     let Some(value) = value.filter(|v| !v.is_empty() && !v.contains('/')) else { continue };
                     if flag.to_ascii_lowercase().contains("secret") {
-                        let path = c.path.clone().key(field).index(i);
+                        let path = c.path().key(field).index(i);
                         self.secrets.add(value, Def { ns, doc: t.doc, path, keys: None });
                     }
                 }
@@ -305,20 +305,34 @@ pub struct Xref<'a> {
     pub templates: Vec<PodTemplate<'a>>,
     /// The references of each template (same order as `templates`).
     pub refs: Vec<Vec<PodRef<'a>>>,
+    /// The Services that select pods, and which of `templates` each selects.
+    pub services: Vec<super::xref_services::SelectingService<'a>>,
 }
 
 impl<'a> Xref<'a> {
     pub fn build(ev: &'a Evidence) -> Xref<'a> {
+        use rayon::prelude::*;
+        // Each part reads the whole bundle; on a large one they take as long as the rules
+        // that use them, so they run in parallel (and `collect` keeps document order).
         let templates = templates(ev);
-        let refs = templates.iter().map(pod_refs).collect();
-        Xref { bundle: Bundle::build(ev), templates, refs }
+        let ((refs, services), bundle) = rayon::join(
+            || {
+                rayon::join(
+                    || templates.par_iter().map(pod_refs).collect(),
+                    || super::xref_services::selecting_services(&ev.manifests, &templates),
+                )
+            },
+            || Bundle::build(ev),
+        );
+        Xref { bundle, templates, refs, services }
     }
 }
 
 /// Pod templates of the bundle: every workload kind [`pod_template`] knows, plus OpenShift
 /// DeploymentConfigs and Argo Rollouts, whose pods Services select just the same.
 pub fn templates(ev: &Evidence) -> Vec<PodTemplate<'_>> {
-    ev.manifests.iter().filter_map(template).collect()
+    use rayon::prelude::*;
+    ev.manifests.par_iter().filter_map(template).collect()
 }
 
 pub fn template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
@@ -341,9 +355,7 @@ pub fn template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
     if let Some(t) = pod_template(doc) {
         return Some(t);
     }
-    let spec_path = FieldPath::parse("spec.template.spec");
-    let spec = spec_path.get(&doc.value).filter(|v| v.is_object())?;
-    Some(PodTemplate { doc, spec_path, spec, meta_path: FieldPath::parse("spec.template.metadata") })
+    PodTemplate::at(doc, "spec.template.spec")
 }
 
 /// What a reference names.
@@ -417,10 +429,12 @@ fn push_items<'a>(
     kind: RefKind,
     src: &'a Value,
     name_field: &str,
-    src_path: FieldPath,
-    via: &str,
+    src_path: &dyn Fn() -> FieldPath,
+    vname: &str,
 ) {
     let Some(name) = src[name_field].as_str() else { return };
+    let src_path = src_path();
+    let via = format!("volume {vname}");
     let path = src_path.clone().key(name_field);
     let items = src["items"].as_array().map(Vec::as_slice).unwrap_or_default();
     let keys: Vec<(usize, &str)> =
@@ -432,7 +446,7 @@ fn push_items<'a>(
         optional: optional(src),
         path: path.clone(),
         key_path,
-        via: via.to_string(),
+        via: via.clone(),
         use_: Use::Volume,
     };
     if keys.is_empty() {
@@ -450,13 +464,14 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         for (ci, c) in spec[list].as_array().into_iter().flatten().enumerate() {
             let cname = c["name"].as_str().unwrap_or("?");
-            let cpath = t.spec_path.clone().key(list).index(ci);
+            // Paths are written out only for the references found.
+            let cpath = || t.spec_path.clone().key(list).index(ci);
             for (ei, e) in c["env"].as_array().into_iter().flatten().enumerate() {
                 let var = e["name"].as_str().unwrap_or("?");
                 for (field, kind) in [("secretKeyRef", RefKind::Secret), ("configMapKeyRef", RefKind::ConfigMap)] {
                     let r = &e["valueFrom"][field];
                     let Some(name) = r["name"].as_str() else { continue };
-                    let p = cpath.clone().key("env").index(ei).key("valueFrom").key(field);
+                    let p = cpath().key("env").index(ei).key("valueFrom").key(field);
                     out.push(PodRef {
                         kind,
                         name,
@@ -478,7 +493,7 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
                         name,
                         key: None,
                         optional: optional(r),
-                        path: cpath.clone().key("envFrom").index(ei).key(field).key("name"),
+                        path: cpath().key("envFrom").index(ei).key(field).key("name"),
                         key_path: None,
                         via: format!("envFrom of container {cname}"),
                         use_: Use::Env,
@@ -489,29 +504,23 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
     }
     for (vi, vol) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
         let vname = vol["name"].as_str().unwrap_or("?");
-        let vpath = t.spec_path.clone().key("volumes").index(vi);
-        let via = format!("volume {vname}");
-        push_items(&mut out, RefKind::Secret, &vol["secret"], "secretName", vpath.clone().key("secret"), &via);
-        push_items(&mut out, RefKind::ConfigMap, &vol["configMap"], "name", vpath.clone().key("configMap"), &via);
+        let vpath = || t.spec_path.clone().key("volumes").index(vi);
+        push_items(&mut out, RefKind::Secret, &vol["secret"], "secretName", &|| vpath().key("secret"), vname);
+        push_items(&mut out, RefKind::ConfigMap, &vol["configMap"], "name", &|| vpath().key("configMap"), vname);
         for (si, src) in vol["projected"]["sources"].as_array().into_iter().flatten().enumerate() {
-            let spath = vpath.clone().key("projected").key("sources").index(si);
-            push_items(&mut out, RefKind::Secret, &src["secret"], "name", spath.clone().key("secret"), &via);
-            push_items(&mut out, RefKind::ConfigMap, &src["configMap"], "name", spath.key("configMap"), &via);
+            let spath = || vpath().key("projected").key("sources").index(si);
+            push_items(&mut out, RefKind::Secret, &src["secret"], "name", &|| spath().key("secret"), vname);
+            push_items(&mut out, RefKind::ConfigMap, &src["configMap"], "name", &|| spath().key("configMap"), vname);
         }
         for (source, fields) in DRIVER_SECRETS {
-            let mut v = &vol[*source];
-            let mut p = vpath.clone().key(*source);
-            for f in *fields {
-                v = &v[*f];
-                p = p.key(*f);
-            }
+            let v = fields.iter().fold(&vol[*source], |v, f| &v[*f]);
             if let Some(name) = v.as_str() {
                 out.push(PodRef {
                     kind: RefKind::Secret,
                     name,
                     key: None,
                     optional: false,
-                    path: p,
+                    path: fields.iter().fold(vpath().key(*source), |p, f| p.key(*f)),
                     key_path: None,
                     via: format!("volume {vname} ({source})"),
                     use_: Use::Volume,
@@ -524,9 +533,9 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
                 name: claim,
                 key: None,
                 optional: false,
-                path: vpath.clone().key("persistentVolumeClaim").key("claimName"),
+                path: vpath().key("persistentVolumeClaim").key("claimName"),
                 key_path: None,
-                via,
+                via: format!("volume {vname}"),
                 use_: Use::Volume,
             });
         }

@@ -6,7 +6,6 @@ use super::xref_bundle::{
     api_group, at, is_placeholder, ns_compatible, ns_flag, scalar_text, show_labels, show_map, template_labels,
 };
 use super::xref_refs::quote;
-use super::xref_services::selecting_services;
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule};
 
@@ -125,10 +124,10 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let tpls = &cx.xref().templates;
+        let x = cx.xref();
         let crs = pod_making_resources(&cx.ev.manifests);
-        for s in selecting_services(&cx.ev.manifests, tpls) {
-            if !s.ns_has_templates || !s.selected.is_empty() {
+        for s in &x.services {
+            if !s.ns_has_templates || !s.selected(&x.templates).is_empty() {
                 continue;
             }
             let placeholder = is_placeholder(&s.doc.name)
@@ -144,9 +143,9 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
             // keys no template uses is for pods made elsewhere (an operator, a controller
             // that labels its own pods, another release).
             let Some((t, labels)) = s
-                .near
-                .iter()
-                .map(|t| (*t, template_labels(t)))
+                .near(&x.templates)
+                .into_iter()
+                .map(|t| (t, template_labels(t)))
                 .filter(|(_, l)| closeness(s.selector, l).1 > 0)
                 .max_by_key(|(_, l)| closeness(s.selector, l))
             else {

@@ -3,7 +3,7 @@ use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 
 use super::xref_bundle::{at, ns_flag};
 use super::xref_refs::quote;
-use super::xref_services::{declared_ports, selecting_services, show_ports};
+use super::xref_services::{declared_ports, show_ports};
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule};
 
@@ -57,12 +57,13 @@ impl Rule for ServiceTargetPortNameUndeclared {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let tpls = &cx.xref().templates;
-        for s in selecting_services(&cx.ev.manifests, tpls) {
-            if s.selected.is_empty() {
+        let x = cx.xref();
+        for s in &x.services {
+            let selected = s.selected(&x.templates);
+            if selected.is_empty() {
                 continue;
             }
-            let ports: Vec<_> = s.selected.iter().flat_map(|t| declared_ports(t)).collect();
+            let ports: Vec<_> = selected.iter().flat_map(|t| declared_ports(t)).collect();
             for (i, p) in s.doc.value["spec"]["ports"].as_array().into_iter().flatten().enumerate() {
                 let Some(target) = port_name(&p["targetPort"]) else { continue };
                 if ports.iter().any(|d| d.name == Some(target)) {
@@ -70,7 +71,7 @@ impl Rule for ServiceTargetPortNameUndeclared {
                 }
                 let svc = doc_name(s.doc);
                 let port = p["port"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "?".to_string());
-                let pods: Vec<String> = s.selected.iter().map(|t| doc_name(t.doc)).collect();
+                let pods: Vec<String> = selected.iter().map(|t| doc_name(t.doc)).collect();
                 let path = FieldPath::parse("spec.ports").index(i).key("targetPort");
                 let mut f = doc_finding(
                     &META,

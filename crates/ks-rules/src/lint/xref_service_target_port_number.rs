@@ -7,7 +7,7 @@ use super::pod_templates::PodTemplate;
 use super::xref_bundle::{Bundle, RefKind, at, ns_flag, pod_refs};
 use super::xref_refs::quote;
 use super::xref_service_target_port_name::port_name;
-use super::xref_services::{declared_ports, selecting_services, show_ports};
+use super::xref_services::{declared_ports, show_ports};
 use super::{doc_finding, doc_name};
 use crate::{Context, Rule};
 
@@ -93,13 +93,14 @@ impl Rule for ServiceTargetPortUndeclared {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let tpls = &cx.xref().templates;
-        let bundle = &cx.xref().bundle;
-        for s in selecting_services(&cx.ev.manifests, tpls) {
-            if s.selected.is_empty() || s.selected.iter().any(|t| declared_ports(t).is_empty()) {
+        let x = cx.xref();
+        let bundle = &x.bundle;
+        for s in &x.services {
+            let selected = s.selected(&x.templates);
+            if selected.is_empty() || selected.iter().any(|t| declared_ports(t).is_empty()) {
                 continue;
             }
-            let ports: Vec<_> = s.selected.iter().flat_map(|t| declared_ports(t)).collect();
+            let ports: Vec<_> = selected.iter().flat_map(|t| declared_ports(t)).collect();
             for (i, p) in s.doc.value["spec"]["ports"].as_array().into_iter().flatten().enumerate() {
                 if port_name(&p["targetPort"]).is_some() {
                     continue; // KS1108's
@@ -117,7 +118,7 @@ impl Rule for ServiceTargetPortUndeclared {
                 }
                 // The app is told to listen there (`--port 18080`, `endpoint: 0.0.0.0:5317` in
                 // its mounted config): it does, declared or not.
-                if s.selected.iter().any(|t| configured_ports_mention(bundle, t, number)) {
+                if selected.iter().any(|t| configured_ports_mention(bundle, t, number)) {
                     continue;
                 }
                 let svc = doc_name(s.doc);

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use super::pod_templates::PodTemplate;
 use super::xref_bundle::{api_group, ns_compatible, scalar_text, template_labels};
 
-/// A Service with a selector, and the bundle's pod templates it selects.
-pub struct SelectingService<'a, 't> {
+/// A Service with a selector, and the bundle's pod templates it selects (indices into
+/// `Xref::templates`, where the list is kept: it is computed once for the rules that share it).
+pub struct SelectingService<'a> {
     pub doc: &'a ManifestDoc,
     pub selector: &'a Map<String, Value>,
     /// Whether the bundle has a pod template written in the Service's own namespace (as
@@ -20,9 +21,21 @@ pub struct SelectingService<'a, 't> {
     pub ns_has_templates: bool,
     /// When it selects nothing: templates of the Service's own namespace that use one of its
     /// selector's label keys.
-    pub near: Vec<&'t PodTemplate<'a>>,
+    near: Vec<usize>,
     /// Templates the selector matches, in any namespace the Service can reach.
-    pub selected: Vec<&'t PodTemplate<'a>>,
+    selected: Vec<usize>,
+}
+
+impl<'a> SelectingService<'a> {
+    /// The templates the selector matches, out of the `tpls` it was computed from.
+    pub fn selected<'t>(&self, tpls: &'t [PodTemplate<'a>]) -> Vec<&'t PodTemplate<'a>> {
+        self.selected.iter().map(|&i| &tpls[i]).collect()
+    }
+
+    /// When it selects nothing, the near misses, out of the `tpls` it was computed from.
+    pub fn near<'t>(&self, tpls: &'t [PodTemplate<'a>]) -> Vec<&'t PodTemplate<'a>> {
+        self.near.iter().map(|&i| &tpls[i]).collect()
+    }
 }
 
 /// Label lookups over the pod templates, so that selecting is not quadratic in the number
@@ -50,10 +63,7 @@ impl<'a> TemplateIndex<'a> {
 
 /// Every core Service of the bundle that selects pods (not `ExternalName`, selector not
 /// empty: an empty or absent selector means the endpoints are managed by hand).
-pub fn selecting_services<'a, 't>(
-    docs: &'a [ManifestDoc],
-    tpls: &'t [PodTemplate<'a>],
-) -> Vec<SelectingService<'a, 't>> {
+pub fn selecting_services<'a>(docs: &'a [ManifestDoc], tpls: &[PodTemplate<'a>]) -> Vec<SelectingService<'a>> {
     let ix = TemplateIndex::build(tpls);
     let mut out = Vec::new();
     for doc in docs.iter().filter(|d| d.kind == "Service" && api_group(&d.api_version).is_empty()) {
@@ -74,13 +84,14 @@ pub fn selecting_services<'a, 't>(
                 None => impossible = true,
             }
         }
-        let candidates: Box<dyn Iterator<Item = &'t PodTemplate<'a>>> = match (impossible, candidates) {
+        let candidates: Box<dyn Iterator<Item = usize>> = match (impossible, candidates) {
             (true, _) => Box::new(std::iter::empty()),
-            (false, Some(list)) => Box::new(list.iter().map(|&i| &tpls[i])),
-            (false, None) => Box::new(tpls.iter()),
+            (false, Some(list)) => Box::new(list.iter().copied()),
+            (false, None) => Box::new(0..tpls.len()),
         };
-        let selected: Vec<&PodTemplate<'a>> =
-            candidates.filter(|t| ns_compatible(t.doc.namespace.as_deref(), ns) && selects(selector, t)).collect();
+        let selected: Vec<usize> = candidates
+            .filter(|&i| ns_compatible(tpls[i].doc.namespace.as_deref(), ns) && selects(selector, &tpls[i]))
+            .collect();
         // Only a Service that selects nothing needs its near misses (and every template
         // shares `app` with every other, so this is kept off the common path).
         let mut near: Vec<usize> = Vec::new();
@@ -89,7 +100,6 @@ pub fn selecting_services<'a, 't>(
             near.sort_unstable();
             near.dedup();
         }
-        let near = near.into_iter().map(|i| &tpls[i]).collect();
         out.push(SelectingService { doc, selector, ns_has_templates: ix.namespaces.contains(&ns), near, selected });
     }
     out
@@ -166,7 +176,7 @@ pub fn declared_ports<'a>(t: &PodTemplate<'a>) -> Vec<DeclaredPort<'a>> {
                 name: p["name"].as_str(),
                 number: p["containerPort"].as_i64(),
                 protocol: p["protocol"].as_str().unwrap_or("TCP"),
-                path: c.path.clone().key("ports").index(i),
+                path: c.path().key("ports").index(i),
             });
         }
     }

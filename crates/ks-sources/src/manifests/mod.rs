@@ -330,15 +330,18 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
 }
 
 fn add_doc(mut d: ManifestDoc, value: Value, ev: &mut Evidence) {
-    let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_string);
-    let (Some(kind), Some(api_version)) = (str_at("/kind"), str_at("/apiVersion")) else {
+    // Indexed, not `Value::pointer`: that allocates twice per path segment, for every
+    // document of a large bundle.
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let (Some(kind), Some(api_version)) = (text(&value["kind"]), text(&value["apiVersion"])) else {
         // Not a Kubernetes object (a values file, a compose file): not ours to judge.
         return;
     };
+    let meta = &value["metadata"];
     d.kind = kind;
     d.api_version = api_version;
-    d.namespace = str_at("/metadata/namespace");
-    d.name = str_at("/metadata/name").or_else(|| str_at("/metadata/generateName")).unwrap_or_default();
+    d.namespace = text(&meta["namespace"]);
+    d.name = text(&meta["name"]).or_else(|| text(&meta["generateName"])).unwrap_or_default();
     // The typed copy is what the rules shared with snapshots read; a document that does not
     // decode is left to the schema rules, which say why.
     let _ = add_value(ev, &d.kind, &d.api_version, &value);

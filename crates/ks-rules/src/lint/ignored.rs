@@ -1,0 +1,224 @@
+//! Decode a document's JSON tree into an API type and note every field the type ignores:
+//! what `serde_ignored` does, specialised for a borrowed `serde_json::Value`. The path to a
+//! value is a chain of borrowed keys on the stack, written out only for an ignored field;
+//! `serde_ignored` copies every key of every document into a `String`, which on a large
+//! bundle cost more than the decode itself.
+//!
+//! Scalars and enums are handed to serde_json's own `&Value` deserializer, so values decode
+//! and fail exactly as they do there; lists and maps are walked here, to know where they are.
+//! `tests::agrees_with_serde_ignored_on_the_corpus` holds it to `serde_ignored`.
+
+use std::cell::RefCell;
+
+use ks_core::manifest::{FieldPath, Seg};
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Error, Value};
+
+/// Decode `v` as `T`, pushing the path of each field `T` ignores onto `unknown`.
+pub fn decode<'de, T: de::Deserialize<'de>>(v: &'de Value, unknown: &mut Vec<FieldPath>) -> Result<T, Error> {
+    let sink = RefCell::new(std::mem::take(unknown));
+    let result = T::deserialize(Tracked { v, path: &Path::Root, sink: &sink });
+    *unknown = sink.into_inner();
+    result
+}
+
+/// Where a value is: a linked list up to the document's root.
+enum Path<'p, 'de> {
+    Root,
+    Key(&'p Path<'p, 'de>, &'de str),
+    Index(&'p Path<'p, 'de>, usize),
+}
+
+impl Path<'_, '_> {
+    fn to_field_path(&self) -> FieldPath {
+        let mut segs = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Path::Root => break,
+                Path::Key(parent, k) => {
+                    segs.push(Seg::Key((*k).to_string()));
+                    at = parent;
+                }
+                Path::Index(parent, i) => {
+                    segs.push(Seg::Index(*i));
+                    at = parent;
+                }
+            }
+        }
+        segs.reverse();
+        FieldPath(segs)
+    }
+}
+
+struct Tracked<'s, 'p, 'de> {
+    v: &'de Value,
+    path: &'p Path<'p, 'de>,
+    sink: &'s RefCell<Vec<FieldPath>>,
+}
+
+impl<'de> Tracked<'_, '_, 'de> {
+    /// A list or a map is walked here; anything else is serde_json's to decode (or reject,
+    /// with its own message).
+    fn compound<V: Visitor<'de>>(
+        self,
+        visitor: V,
+        other: impl FnOnce(&'de Value, V) -> Result<V::Value, Error>,
+    ) -> Result<V::Value, Error> {
+        match self.v {
+            Value::Array(items) => {
+                let mut seq = Seq { items: items.iter(), index: 0, path: self.path, sink: self.sink };
+                let out = visitor.visit_seq(&mut seq)?;
+                // As serde_json: a list longer than the type takes is an error.
+                if seq.items.len() == 0 {
+                    Ok(out)
+                } else {
+                    Err(de::Error::invalid_length(items.len(), &"fewer elements in array"))
+                }
+            }
+            Value::Object(entries) => {
+                let mut map = Map { entries: entries.iter(), value: None, path: self.path, sink: self.sink };
+                let out = visitor.visit_map(&mut map)?;
+                if map.entries.len() == 0 {
+                    Ok(out)
+                } else {
+                    Err(de::Error::invalid_length(entries.len(), &"fewer elements in map"))
+                }
+            }
+            _ => other(self.v, visitor),
+        }
+    }
+}
+
+macro_rules! to_serde_json {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            self.v.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
+    type Error = Error;
+
+    to_serde_json! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32
+        deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_bytes
+        deserialize_byte_buf deserialize_unit deserialize_identifier
+    }
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.compound(visitor, |v, visitor| v.deserialize_any(visitor))
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.compound(visitor, |v, visitor| v.deserialize_seq(visitor))
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Error> {
+        self.compound(visitor, |v, visitor| v.deserialize_tuple(len, visitor))
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.compound(visitor, |v, visitor| v.deserialize_tuple_struct(name, len, visitor))
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.compound(visitor, |v, visitor| v.deserialize_map(visitor))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.compound(visitor, |v, visitor| v.deserialize_struct(name, fields, visitor))
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        self.v.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.v {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        // No API type of k8s-openapi decodes an enum from a map; serde_json decides.
+        self.v.deserialize_enum(name, variants, visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.sink.borrow_mut().push(self.path.to_field_path());
+        visitor.visit_unit()
+    }
+}
+
+struct Seq<'s, 'p, 'de> {
+    items: std::slice::Iter<'de, Value>,
+    index: usize,
+    path: &'p Path<'p, 'de>,
+    sink: &'s RefCell<Vec<FieldPath>>,
+}
+
+impl<'de> SeqAccess<'de> for Seq<'_, '_, 'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+        let Some(v) = self.items.next() else { return Ok(None) };
+        let path = Path::Index(self.path, self.index);
+        self.index += 1;
+        seed.deserialize(Tracked { v, path: &path, sink: self.sink }).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
+}
+
+struct Map<'s, 'p, 'de> {
+    entries: serde_json::map::Iter<'de>,
+    value: Option<(&'de str, &'de Value)>,
+    path: &'p Path<'p, 'de>,
+    sink: &'s RefCell<Vec<FieldPath>>,
+}
+
+impl<'de> MapAccess<'de> for Map<'_, '_, 'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        let Some((k, v)) = self.entries.next() else { return Ok(None) };
+        self.value = Some((k, v));
+        seed.deserialize(BorrowedStrDeserializer::new(k)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let Some((k, v)) = self.value.take() else { return Err(de::Error::custom("value is missing")) };
+        let path = Path::Key(self.path, k);
+        seed.deserialize(Tracked { v, path: &path, sink: self.sink })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
