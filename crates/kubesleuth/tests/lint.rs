@@ -356,12 +356,19 @@ fn schema_dir_replaces_the_builtin_types_for_the_kinds_it_has() {
     insta::assert_snapshot!("schema_dir_text", text);
     let (_, report, _) = lint(&args);
     // Pod-level `resources` is unknown to the older PodSpec of the directory; the built-in
-    // (1.37) types have it.
-    let deploy: Vec<&str> =
-        findings_of(&report, "KS1001", "Deployment").iter().filter_map(|f| f["title"].as_str()).collect();
-    assert_eq!(deploy, vec!["unknown field `resources` at spec.template.spec.resources"]);
+    // (1.37) types have it. Pod-level `env` is unknown to both, and the built-in types say
+    // where it belongs, as they do without `--schema-dir`.
+    let titles = |report: &serde_json::Value| -> Vec<String> {
+        findings_of(report, "KS1001", "Deployment")
+            .iter()
+            .filter_map(|f| f["title"].as_str())
+            .map(String::from)
+            .collect()
+    };
+    let env = "`env` is not valid at spec.template.spec.env; it belongs in spec.template.spec.containers[*]";
+    assert_eq!(titles(&report), vec![env, "unknown field `resources` at spec.template.spec.resources"]);
     let (_, report, _) = lint(&["fixtures/lint/schema-dir/manifests"]);
-    assert!(findings_of(&report, "KS1001", "Deployment").is_empty(), "{report}");
+    assert_eq!(titles(&report), vec![env]);
     // ConfigMap has no file there: the built-in check still finds its typo.
     let (_, report, _) = lint(&args);
     let cm: Vec<&str> =
@@ -411,11 +418,17 @@ fn kubernetes_validate_schema_dir_of_an_older_version() {
     assert_eq!(f[0]["title"], "unknown field `replicaz` at spec.replicaz (did you mean `replicas`?)");
     assert_eq!(f[0]["location"]["line"], 7);
     assert!(f[0]["root_cause"].as_str().unwrap_or_default().contains("v1.29.0-local-strict/deployment-apps-v1.json"));
-    // Kubernetes 1.29 has no pod-level resources.
+    // Kubernetes 1.29 has no pod-level resources, and no Kubernetes has pod-level env.
     let (_, report, _) = lint(&["fixtures/lint/schema-dir/manifests/deploy.yaml", "--schema-dir", dir]);
     let titles: Vec<&str> =
         findings_of(&report, "KS1001", "Deployment").iter().filter_map(|f| f["title"].as_str()).collect();
-    assert_eq!(titles, vec!["unknown field `resources` at spec.template.spec.resources"]);
+    assert_eq!(
+        titles,
+        vec![
+            "`env` is not valid at spec.template.spec.env; it belongs in spec.template.spec.containers[*]",
+            "unknown field `resources` at spec.template.spec.resources"
+        ]
+    );
     let invalid: Vec<&str> =
         findings_of(&report, "KS1002", "Deployment").iter().filter_map(|f| f["title"].as_str()).collect();
     assert!(

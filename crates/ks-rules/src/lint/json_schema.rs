@@ -233,8 +233,11 @@ impl Schemas {
                         if report.unknown.iter().any(|u| u.path == path) {
                             continue;
                         }
-                        let did_you_mean = did_you_mean(c, &at, name);
-                        report.unknown.push(UnknownField { path, belongs: None, did_you_mean });
+                        // A built-in kind under `--schema-dir`: the API types say where
+                        // the field belongs, as without the option (custom kinds have none).
+                        let belongs = super::schema::belongs_elsewhere(doc, &path);
+                        let did_you_mean = if belongs.is_none() { did_you_mean(c, &at, name) } else { None };
+                        report.unknown.push(UnknownField { path, belongs, did_you_mean });
                     }
                 }
                 ValidationErrorKind::Required { property } => {

@@ -357,6 +357,14 @@ fn strip_quoted(msg: &str) -> String {
 /// Where else the unknown field's name is valid: move it to each map in the document (and
 /// to each container's securityContext, which is often absent) and re-check; and the closest
 /// known name valid in place.
+/// For a field a `--schema-dir` JSON schema does not have in a built-in kind: another place
+/// in the object where the Kubernetes API types take that name, when they too find it
+/// unknown where it is (not a field of another Kubernetes version).
+pub fn belongs_elsewhere(doc: &ManifestDoc, path: &FieldPath) -> Option<FieldPath> {
+    checker(&doc.api_version, &doc.kind)?;
+    check(doc).unknown.into_iter().find(|u| u.path == *path)?.belongs
+}
+
 fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownField {
     let Some(Seg::Key(name)) = path.0.last().cloned() else {
         return UnknownField { path, belongs: None, did_you_mean: None };
