@@ -26,6 +26,38 @@ pub enum Seg {
     Index(usize),
 }
 
+/// A field path as a chain of borrowed steps on the stack, for walks over every field of a
+/// document that rarely need to name one (a duplicate key, an ignored or missing field): a
+/// [`FieldPath`] is only written out, by [`PathChain::to_field_path`], for those.
+#[derive(Clone, Copy, Debug)]
+pub enum PathChain<'p> {
+    Root,
+    Key(&'p PathChain<'p>, &'p str),
+    Index(&'p PathChain<'p>, usize),
+}
+
+impl PathChain<'_> {
+    pub fn to_field_path(&self) -> FieldPath {
+        let mut segs = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                PathChain::Root => break,
+                PathChain::Key(parent, k) => {
+                    segs.push(Seg::Key((*k).to_string()));
+                    at = parent;
+                }
+                PathChain::Index(parent, i) => {
+                    segs.push(Seg::Index(*i));
+                    at = parent;
+                }
+            }
+        }
+        segs.reverse();
+        FieldPath(segs)
+    }
+}
+
 /// A field path such as `spec.template.spec.containers[0].securityContext`. Keys holding
 /// dots or brackets are written `metadata.annotations["a.b/c"]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

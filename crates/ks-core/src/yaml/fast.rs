@@ -17,7 +17,7 @@ use memchr::{memchr, memchr_iter};
 use serde_json::{Map, Value};
 
 use super::{YamlDoc, key_text, scalar_value};
-use crate::manifest::{FieldPath, Pos, Seg};
+use crate::manifest::{FieldPath, PathChain, Pos};
 
 /// The stream is outside the subset (or not valid YAML): read it with the full parser.
 #[derive(Debug)]
@@ -69,37 +69,6 @@ enum Next {
     /// `---` at the start of a line.
     DocStart,
     Eof,
-}
-
-/// The path of the node being read, as a chain on the stack: only turned into a
-/// [`FieldPath`] when a duplicate key is reported.
-#[derive(Clone, Copy)]
-enum Ctx<'p> {
-    Root,
-    Key(&'p str, &'p Ctx<'p>),
-    Index(usize, &'p Ctx<'p>),
-}
-
-impl Ctx<'_> {
-    fn path(&self, last: &str) -> FieldPath {
-        let mut segs = vec![Seg::Key(last.to_string())];
-        let mut cur = self;
-        loop {
-            match cur {
-                Ctx::Root => break,
-                Ctx::Key(k, parent) => {
-                    segs.push(Seg::Key((*k).to_string()));
-                    cur = parent;
-                }
-                Ctx::Index(i, parent) => {
-                    segs.push(Seg::Index(*i));
-                    cur = parent;
-                }
-            }
-        }
-        segs.reverse();
-        FieldPath(segs)
-    }
 }
 
 struct Reader<'a> {
@@ -233,7 +202,7 @@ impl<'a> Reader<'a> {
                 Next::Content(indent) => {
                     let start = self.i;
                     self.dups = Vec::new();
-                    let value = self.block_node(indent, &Ctx::Root)?;
+                    let value = self.block_node(indent, &PathChain::Root)?;
                     if let Next::Content(_) = self.next {
                         // Less indented content after the root node: not valid YAML.
                         return Err(Unsupported);
@@ -253,7 +222,7 @@ impl<'a> Reader<'a> {
     /// A block sequence or mapping starting at the cursor, whose lines are indented by
     /// `indent`. Scalars and flow collections standing alone on a line are left to the
     /// full parser (they may continue on the next line).
-    fn block_node(&mut self, indent: usize, ctx: &Ctx<'_>) -> R<Value> {
+    fn block_node(&mut self, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
         if is_seq_indicator(self.rest()) {
             return self.block_sequence(indent, ctx);
         }
@@ -263,12 +232,12 @@ impl<'a> Reader<'a> {
         Err(Unsupported)
     }
 
-    fn block_sequence(&mut self, indent: usize, ctx: &Ctx<'_>) -> R<Value> {
+    fn block_sequence(&mut self, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
         let mut items = Vec::new();
         loop {
             // The cursor is on `-`.
             self.c += 1;
-            let item_ctx = Ctx::Index(items.len(), ctx);
+            let item_ctx = PathChain::Index(ctx, items.len());
             let value = self.node_after_indicator(indent, false, &item_ctx)?;
             items.push(value);
             match self.next {
@@ -279,7 +248,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn block_mapping(&mut self, indent: usize, ctx: &Ctx<'_>) -> R<Value> {
+    fn block_mapping(&mut self, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
         let mut map = Map::new();
         loop {
             let Some((key, key_at, after)) = self.entry_key()? else { return Err(Unsupported) };
@@ -288,7 +257,7 @@ impl<'a> Reader<'a> {
             }
             self.c = after;
             let value = {
-                let value_ctx = Ctx::Key(&key, ctx);
+                let value_ctx = PathChain::Key(ctx, &key);
                 self.node_after_indicator(indent, true, &value_ctx)?
             };
             self.insert(&mut map, key, key_at, value, ctx);
@@ -307,7 +276,7 @@ impl<'a> Reader<'a> {
     /// The node after `key:` or `-` (the cursor is just past the indicator). `indent` is
     /// the indentation of the mapping or sequence the indicator belongs to. Leaves `next`
     /// on the line after the node.
-    fn node_after_indicator(&mut self, indent: usize, in_map: bool, ctx: &Ctx<'_>) -> R<Value> {
+    fn node_after_indicator(&mut self, indent: usize, in_map: bool, ctx: &PathChain<'_>) -> R<Value> {
         let line = self.line(self.i);
         let after = &line[self.c..];
         let rest = after.trim_start_matches(' ');
@@ -378,13 +347,13 @@ impl<'a> Reader<'a> {
 
     /// Insert a mapping entry; a key already present is a duplicate (the last one wins, as
     /// in the API server).
-    fn insert(&mut self, map: &mut Map<String, Value>, key: String, key_at: Pos, value: Value, ctx: &Ctx<'_>) {
+    fn insert(&mut self, map: &mut Map<String, Value>, key: String, key_at: Pos, value: Value, ctx: &PathChain<'_>) {
         match map.entry(key) {
             serde_json::map::Entry::Vacant(e) => {
                 e.insert(value);
             }
             serde_json::map::Entry::Occupied(mut e) => {
-                self.dups.push((ctx.path(e.key()), key_at));
+                self.dups.push((PathChain::Key(ctx, e.key()).to_field_path(), key_at));
                 e.insert(value);
             }
         }
@@ -556,7 +525,7 @@ impl<'a> Reader<'a> {
 
     /// A flow collection or scalar inside one, all on the current line; `at` is the byte
     /// offset in the line and moves past the node.
-    fn flow_node(&mut self, at: &mut usize, ctx: &Ctx<'_>) -> R<Value> {
+    fn flow_node(&mut self, at: &mut usize, ctx: &PathChain<'_>) -> R<Value> {
         let line = self.line(self.i);
         let bytes = line.as_bytes();
         match bytes.get(*at) {
@@ -569,15 +538,10 @@ impl<'a> Reader<'a> {
                         *at += 1;
                         return Ok(Value::Array(items));
                     }
-                    let item_ctx = Ctx::Index(items.len(), ctx);
+                    let item_ctx = PathChain::Index(ctx, items.len());
                     let item = self.flow_node(at, &item_ctx)?;
                     items.push(item);
-                    skip_spaces(bytes, at);
-                    match bytes.get(*at) {
-                        Some(b',') => *at += 1,
-                        Some(b']') => {}
-                        _ => return Err(Unsupported),
-                    }
+                    after_flow_item(bytes, at, b']')?;
                 }
             }
             Some(b'{') => {
@@ -610,17 +574,12 @@ impl<'a> Reader<'a> {
                     let value = match bytes.get(*at) {
                         Some(b',' | b'}') => Value::Null,
                         _ => {
-                            let value_ctx = Ctx::Key(&key, ctx);
+                            let value_ctx = PathChain::Key(ctx, &key);
                             self.flow_node(at, &value_ctx)?
                         }
                     };
                     self.insert(&mut map, key, key_at, value, ctx);
-                    skip_spaces(bytes, at);
-                    match bytes.get(*at) {
-                        Some(b',') => *at += 1,
-                        Some(b'}') => {}
-                        _ => return Err(Unsupported),
-                    }
+                    after_flow_item(bytes, at, b'}')?;
                 }
             }
             Some(b'"' | b'\'') => {
@@ -651,6 +610,20 @@ enum Chomp {
 /// `-` followed by a space or the end of the line.
 fn is_seq_indicator(rest: &str) -> bool {
     rest.starts_with('-') && matches!(rest.as_bytes().get(1), None | Some(b' '))
+}
+
+/// After an item of a flow collection: a `,` (passed) or the collection's closing bracket
+/// (left for the loop to see); anything else is outside the subset.
+fn after_flow_item(bytes: &[u8], at: &mut usize, close: u8) -> R<()> {
+    skip_spaces(bytes, at);
+    match bytes.get(*at) {
+        Some(b',') => {
+            *at += 1;
+            Ok(())
+        }
+        Some(&c) if c == close => Ok(()),
+        _ => Err(Unsupported),
+    }
 }
 
 fn skip_spaces(bytes: &[u8], at: &mut usize) {

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 
-use ks_core::manifest::{FieldPath, Seg};
+use ks_core::manifest::{FieldPath, PathChain};
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Error, Value};
@@ -18,43 +18,14 @@ use serde_json::{Error, Value};
 /// Decode `v` as `T`, pushing the path of each field `T` ignores onto `unknown`.
 pub fn decode<'de, T: de::Deserialize<'de>>(v: &'de Value, unknown: &mut Vec<FieldPath>) -> Result<T, Error> {
     let sink = RefCell::new(std::mem::take(unknown));
-    let result = T::deserialize(Tracked { v, path: &Path::Root, sink: &sink });
+    let result = T::deserialize(Tracked { v, path: &PathChain::Root, sink: &sink });
     *unknown = sink.into_inner();
     result
 }
 
-/// Where a value is: a linked list up to the document's root.
-enum Path<'p, 'de> {
-    Root,
-    Key(&'p Path<'p, 'de>, &'de str),
-    Index(&'p Path<'p, 'de>, usize),
-}
-
-impl Path<'_, '_> {
-    fn to_field_path(&self) -> FieldPath {
-        let mut segs = Vec::new();
-        let mut at = self;
-        loop {
-            match at {
-                Path::Root => break,
-                Path::Key(parent, k) => {
-                    segs.push(Seg::Key((*k).to_string()));
-                    at = parent;
-                }
-                Path::Index(parent, i) => {
-                    segs.push(Seg::Index(*i));
-                    at = parent;
-                }
-            }
-        }
-        segs.reverse();
-        FieldPath(segs)
-    }
-}
-
 struct Tracked<'s, 'p, 'de> {
     v: &'de Value,
-    path: &'p Path<'p, 'de>,
+    path: &'p PathChain<'p>,
     sink: &'s RefCell<Vec<FieldPath>>,
 }
 
@@ -177,7 +148,7 @@ impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
 struct Seq<'s, 'p, 'de> {
     items: std::slice::Iter<'de, Value>,
     index: usize,
-    path: &'p Path<'p, 'de>,
+    path: &'p PathChain<'p>,
     sink: &'s RefCell<Vec<FieldPath>>,
 }
 
@@ -186,7 +157,7 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_, 'de> {
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
         let Some(v) = self.items.next() else { return Ok(None) };
-        let path = Path::Index(self.path, self.index);
+        let path = PathChain::Index(self.path, self.index);
         self.index += 1;
         seed.deserialize(Tracked { v, path: &path, sink: self.sink }).map(Some)
     }
@@ -199,7 +170,7 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_, 'de> {
 struct Map<'s, 'p, 'de> {
     entries: serde_json::map::Iter<'de>,
     value: Option<(&'de str, &'de Value)>,
-    path: &'p Path<'p, 'de>,
+    path: &'p PathChain<'p>,
     sink: &'s RefCell<Vec<FieldPath>>,
 }
 
@@ -214,7 +185,7 @@ impl<'de> MapAccess<'de> for Map<'_, '_, 'de> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let Some((k, v)) = self.value.take() else { return Err(de::Error::custom("value is missing")) };
-        let path = Path::Key(self.path, k);
+        let path = PathChain::Key(self.path, k);
         seed.deserialize(Tracked { v, path: &path, sink: self.sink })
     }
 

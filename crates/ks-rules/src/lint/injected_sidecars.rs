@@ -180,7 +180,7 @@ impl Rule for PodUserBreaksInjectedSidecar {
         for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             let pod = UserFields::of(tpl.security_context());
-            let pod_sc = tpl.spec_path.clone().key("securityContext");
+            let pod_sc = tpl.spec_path().key("securityContext");
             // KS1203 reports a pod-level runAsUser: 0 that also hits declared containers, and
             // names the injected sidecars there.
             let covered = !pod_uid0_victims(tpl).is_empty();
@@ -239,7 +239,7 @@ impl Rule for PodUserBreaksInjectedSidecar {
                     f.fix.push(Fix::text(format!(
                         "If {} needs a particular user, set it on that container only ({}.containers[*].securityContext.runAsUser), preferably a non-root UID",
                         util::join_names(&apps),
-                        tpl.spec_path
+                        tpl.spec_path()
                     )));
                     f.fix.push(Fix::cmd(
                         "or remove it from the live object until the manifest is applied",

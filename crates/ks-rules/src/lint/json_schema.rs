@@ -215,7 +215,7 @@ impl Schemas {
         }
         let c = self.compiled.get(&(doc.api_version.clone(), doc.kind.clone()))?;
         let mut report = SchemaReport { known_kind: true, source: Some(c.source.clone()), ..SchemaReport::default() };
-        // The API server runs a CRD's CEL rules after its structural checks.
+        // The CRD's CEL rules, before the structural fast path below returns early.
         if let Some(cel) = &c.cel {
             cel_failures(cel, doc, &mut report);
         }
@@ -233,11 +233,8 @@ impl Schemas {
                         if report.unknown.iter().any(|u| u.path == path) {
                             continue;
                         }
-                        // A built-in kind under `--schema-dir`: the API types say where
-                        // the field belongs, as without the option (custom kinds have none).
-                        let belongs = super::schema::belongs_elsewhere(doc, &path);
-                        let did_you_mean = if belongs.is_none() { did_you_mean(c, &at, name) } else { None };
-                        report.unknown.push(UnknownField { path, belongs, did_you_mean });
+                        let did_you_mean = did_you_mean(c, &at, name);
+                        report.unknown.push(UnknownField { path, belongs: None, did_you_mean });
                     }
                 }
                 ValidationErrorKind::Required { property } => {
@@ -262,6 +259,18 @@ impl Schemas {
                 }
             }
         }
+        // A built-in kind under `--schema-dir`: a field the API types find unknown too (not
+        // one of another Kubernetes version) gets their "belongs in", as without the option.
+        // One built-in check per document; custom kinds have none.
+        if !report.unknown.is_empty() {
+            let builtin = super::schema::check(doc);
+            for u in &mut report.unknown {
+                if let Some(place) = builtin.unknown.iter().find(|b| b.path == u.path).and_then(|b| b.belongs.clone()) {
+                    u.belongs = Some(place);
+                    u.did_you_mean = None;
+                }
+            }
+        }
         // A required field inside a field of the wrong type is that field's problem.
         report.missing.retain(|m| !report.invalid.iter().any(|(p, _)| m.0.starts_with(&p.0) && *m != *p));
         Some(report)
@@ -278,7 +287,7 @@ fn has_cel_rules(v: &Value) -> bool {
 }
 
 /// How many CEL rules a compiled schema has, and why each one that does not compile fails
-/// (a syntax error, or a function kube-cel lacks).
+/// (a syntax error, a malformed rule; an unknown function only shows when it runs).
 fn cel_rule_counts(c: &kube_cel::CompiledSchema) -> (usize, Vec<String>) {
     let mut total = c.validations.len();
     let mut failed: Vec<String> = c.compilation_errors().iter().map(|e| e.to_string()).collect();

@@ -239,7 +239,6 @@ impl Rule for SiblingMissingDownwardEnv {
             let var_names: Vec<&str> = vars.keys().copied().collect();
             let havers: BTreeSet<usize> = vars.values().flatten().copied().take(MAX_NAMED).collect();
             let have_labels: Vec<String> = havers.iter().map(|&j| members[j].label(tpls)).collect();
-            // The other members of the role that lack the variables too (named up to a few).
             // A few of the other members of the role that lack the variables too (the scan
             // stops there: a large bundle may hold thousands).
             let mut lacking: BTreeSet<usize> = BTreeSet::new();

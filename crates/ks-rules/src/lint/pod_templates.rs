@@ -2,7 +2,7 @@
 //! (not the typed objects) so that every field a rule names has its exact path, and thus its
 //! file, line and column.
 
-use ks_core::manifest::{FieldPath, Seg};
+use ks_core::manifest::FieldPath;
 use ks_core::{Evidence, ManifestDoc};
 use serde_json::Value;
 
@@ -11,12 +11,9 @@ use super::pod_spec_str;
 /// One pod template (or bare Pod) in a manifest document.
 pub struct PodTemplate<'a> {
     pub doc: &'a ManifestDoc,
-    /// `spec.template.spec` (Deployment), `spec` (Pod), ...
-    pub spec_path: FieldPath,
     pub spec: &'a Value,
-    /// `spec.template.metadata` (Deployment), `metadata` (Pod), ...
-    pub meta_path: FieldPath,
-    /// `spec_path` as written, for the paths of containers.
+    /// Where `spec` is: `spec.template.spec` (Deployment), `spec` (Pod), ... (paths are
+    /// written out only for the few templates a finding names).
     spec_at: &'static str,
     /// The template's metadata; `Null` when absent.
     meta: &'a Value,
@@ -57,6 +54,18 @@ impl<'a> ContainerAt<'a> {
 }
 
 impl<'a> PodTemplate<'a> {
+    /// `spec.template.spec` (Deployment), `spec` (Pod), ...
+    pub fn spec_path(&self) -> FieldPath {
+        FieldPath::parse(self.spec_at)
+    }
+
+    /// `spec.template.metadata` (Deployment), `metadata` (Pod), ...: beside the spec.
+    pub fn meta_path(&self) -> FieldPath {
+        let mut p = self.spec_path();
+        p.0.pop();
+        p.key("metadata")
+    }
+
     /// Regular containers first, then init containers, each with its path.
     pub fn containers(&self) -> Vec<ContainerAt<'a>> {
         let mut out = Vec::new();
@@ -89,7 +98,7 @@ impl<'a> PodTemplate<'a> {
         } else {
             "labels"
         };
-        self.meta_path.clone().key(holder).key(key)
+        self.meta_path().key(holder).key(key)
     }
 
     /// The pod-level securityContext (`Null` when absent).
@@ -131,13 +140,14 @@ pub fn pod_template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
 impl<'a> PodTemplate<'a> {
     /// The template whose pod spec is at `spec_at` (`spec.template.spec`), if that is a map.
     pub fn at(doc: &'a ManifestDoc, spec_at: &'static str) -> Option<PodTemplate<'a>> {
-        let spec_path = FieldPath::parse(spec_at);
-        let spec = spec_path.get(&doc.value).filter(|v| v.is_object())?;
-        let mut meta_path = spec_path.clone();
-        meta_path.0.pop();
-        meta_path.0.push(Seg::Key("metadata".into()));
-        let meta = meta_path.get(&doc.value).unwrap_or(&Value::Null);
-        Some(PodTemplate { doc, spec_path, spec, meta_path, spec_at, meta })
+        // The spec's parent holds the metadata beside it.
+        let (parent, spec) = match spec_at.rsplit_once('.') {
+            Some((parent, last)) => (FieldPath::parse(parent).get(&doc.value)?, last),
+            None => (&doc.value, spec_at),
+        };
+        let spec_value = parent.get(spec).filter(|v| v.is_object())?;
+        let meta = parent.get("metadata").unwrap_or(&Value::Null);
+        Some(PodTemplate { doc, spec: spec_value, spec_at, meta })
     }
 }
 

@@ -296,7 +296,7 @@ impl Rule for PrivateImageWithoutPullSecret {
                     "Reference the Secret {secret} in {} ({}): add `imagePullSecrets: [{{name: {secret}}}]` under {}{}",
                     doc_name(doc),
                     doc.file,
-                    tpl.spec_path,
+                    tpl.spec_path(),
                     if known.is_some() { " (the Secret the other workload already uses)" } else { "" }
                 )));
                 f.fix.push(Fix::cmd(

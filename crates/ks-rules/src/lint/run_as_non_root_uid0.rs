@@ -89,7 +89,7 @@ impl Rule for RunAsNonRootWithUid0 {
         for tpl in cx.pod_templates() {
             let doc = tpl.doc;
             let pod = UserFields::of(tpl.security_context());
-            let pod_sc_path = tpl.spec_path.clone().key("securityContext");
+            let pod_sc_path = tpl.spec_path().key("securityContext");
 
             // A pod-level runAsUser: 0: one finding at that field for every container it hits.
             let victims = pod_uid0_victims(tpl);

@@ -4,7 +4,7 @@
 //! schema rules only report from it.
 
 use ks_core::ManifestDoc;
-use ks_core::manifest::{FieldPath, Seg};
+use ks_core::manifest::{FieldPath, PathChain, Seg};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -91,52 +91,35 @@ fn missing_required(doc: &ManifestDoc) -> Vec<FieldPath> {
             (None, _) if *kind == doc.kind => segs.extend(pattern.split('.')),
             (None, _) => continue,
         }
-        walk_required(&doc.value, &segs, &mut Vec::new(), &mut out);
+        walk_required(&doc.value, &segs, &PathChain::Root, &mut out);
     }
     out
 }
 
-/// Where [`walk_required`] is, borrowed: most documents have every required field, so the
-/// path is only written out for one that is missing.
-#[derive(Clone, Copy)]
-enum Step<'s> {
-    Key(&'s str),
-    Index(usize),
-}
-
 /// Follow `segs` (`name` or `name[*]`); a missing last segment under an existing parent is
 /// reported. Missing intermediate parents are not (their own rule covers them, or they are
-/// optional).
-fn walk_required<'s>(v: &Value, segs: &[&'s str], at: &mut Vec<Step<'s>>, out: &mut Vec<FieldPath>) {
+/// optional). Most documents have every required field, so the path is a borrowed chain,
+/// written out only for one that is missing.
+fn walk_required(v: &Value, segs: &[&str], at: &PathChain<'_>, out: &mut Vec<FieldPath>) {
     let Some((first, rest)) = segs.split_first() else { return };
     let (name, each) = match first.strip_suffix("[*]") {
         Some(n) => (n, true),
         None => (*first, false),
     };
     let Value::Object(m) = v else { return };
-    at.push(Step::Key(name));
+    let here = PathChain::Key(at, name);
     match m.get(name) {
-        None | Some(Value::Null) if rest.is_empty() => out.push(FieldPath(
-            at.iter()
-                .map(|s| match s {
-                    Step::Key(k) => Seg::Key(k.to_string()),
-                    Step::Index(i) => Seg::Index(*i),
-                })
-                .collect(),
-        )),
+        None | Some(Value::Null) if rest.is_empty() => out.push(here.to_field_path()),
         None | Some(Value::Null) => {}
         Some(child) if each => {
             if let Value::Array(items) = child {
                 for (i, item) in items.iter().enumerate() {
-                    at.push(Step::Index(i));
-                    walk_required(item, rest, at, out);
-                    at.pop();
+                    walk_required(item, rest, &PathChain::Index(&here, i), out);
                 }
             }
         }
-        Some(child) => walk_required(child, rest, at, out),
+        Some(child) => walk_required(child, rest, &here, out),
     }
-    at.pop();
 }
 
 #[derive(Debug, Clone)]
@@ -357,14 +340,6 @@ fn strip_quoted(msg: &str) -> String {
 /// Where else the unknown field's name is valid: move it to each map in the document (and
 /// to each container's securityContext, which is often absent) and re-check; and the closest
 /// known name valid in place.
-/// For a field a `--schema-dir` JSON schema does not have in a built-in kind: another place
-/// in the object where the Kubernetes API types take that name, when they too find it
-/// unknown where it is (not a field of another Kubernetes version).
-pub fn belongs_elsewhere(doc: &ManifestDoc, path: &FieldPath) -> Option<FieldPath> {
-    checker(&doc.api_version, &doc.kind)?;
-    check(doc).unknown.into_iter().find(|u| u.path == *path)?.belongs
-}
-
 fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownField {
     let Some(Seg::Key(name)) = path.0.last().cloned() else {
         return UnknownField { path, belongs: None, did_you_mean: None };

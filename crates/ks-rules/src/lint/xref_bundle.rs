@@ -465,7 +465,7 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
         for (ci, c) in spec[list].as_array().into_iter().flatten().enumerate() {
             let cname = c["name"].as_str().unwrap_or("?");
             // Paths are written out only for the references found.
-            let cpath = || t.spec_path.clone().key(list).index(ci);
+            let cpath = || t.spec_path().key(list).index(ci);
             for (ei, e) in c["env"].as_array().into_iter().flatten().enumerate() {
                 let var = e["name"].as_str().unwrap_or("?");
                 for (field, kind) in [("secretKeyRef", RefKind::Secret), ("configMapKeyRef", RefKind::ConfigMap)] {
@@ -504,7 +504,7 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
     }
     for (vi, vol) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
         let vname = vol["name"].as_str().unwrap_or("?");
-        let vpath = || t.spec_path.clone().key("volumes").index(vi);
+        let vpath = || t.spec_path().key("volumes").index(vi);
         push_items(&mut out, RefKind::Secret, &vol["secret"], "secretName", &|| vpath().key("secret"), vname);
         push_items(&mut out, RefKind::ConfigMap, &vol["configMap"], "name", &|| vpath().key("configMap"), vname);
         for (si, src) in vol["projected"]["sources"].as_array().into_iter().flatten().enumerate() {
@@ -547,7 +547,7 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
             name,
             key: None,
             optional: false,
-            path: t.spec_path.clone().key("imagePullSecrets").index(i).key("name"),
+            path: t.spec_path().key("imagePullSecrets").index(i).key("name"),
             key_path: None,
             via: "imagePullSecrets".to_string(),
             use_: Use::ImagePull,
@@ -562,7 +562,7 @@ pub fn pod_refs<'a>(t: &PodTemplate<'a>) -> Vec<PodRef<'a>> {
                 name,
                 key: None,
                 optional: false,
-                path: t.spec_path.clone().key(field),
+                path: t.spec_path().key(field),
                 key_path: None,
                 via: field.to_string(),
                 use_: Use::Identity,

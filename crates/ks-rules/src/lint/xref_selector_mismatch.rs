@@ -72,7 +72,7 @@ impl Rule for SelectorDoesNotMatchTemplate {
                 continue;
             }
             let labels = template_labels(&t);
-            let labels_path = t.meta_path.clone().key("labels");
+            let labels_path = t.meta_path().key("labels");
             let (matches, shown) = if label_selector {
                 let ml = sel["matchLabels"].as_object().filter(|m| !m.is_empty());
                 let me = sel["matchExpressions"].as_array().filter(|m| !m.is_empty());

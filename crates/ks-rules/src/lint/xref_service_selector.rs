@@ -158,7 +158,7 @@ impl Rule for ServiceSelectorMatchesNoTemplate {
                 None => "this bundle".to_string(),
             };
             let sel_path = FieldPath::parse("spec.selector");
-            let labels_path = t.meta_path.clone().key("labels");
+            let labels_path = t.meta_path().key("labels");
             let mut f = doc_finding(
                 &META,
                 s.doc,
