@@ -2,7 +2,7 @@
 //! it came from, and how to find a field's line and column in it.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -174,6 +174,22 @@ pub struct ManifestDoc {
     pub duplicate_keys: Vec<(FieldPath, Pos)>,
     /// Where the object sits in its document: empty, or `items[3]` for an item of a `List`.
     pub prefix: FieldPath,
+    /// Where the document's fields are written, found on the first finding that needs it.
+    pub positions: Positions,
+}
+
+/// A document's place in its file and where its fields are written: built once, for the
+/// documents that get findings (a file may hold thousands, and a finding may be on any).
+#[derive(Clone, Debug, Default)]
+pub struct Positions(OnceLock<DocPositions>);
+
+#[derive(Clone, Debug)]
+struct DocPositions {
+    /// Byte offset of the document's first line in the file's text, and that text's end.
+    start: usize,
+    end: usize,
+    /// `None` when the fast reader does not read the document: each lookup re-parses it.
+    index: Option<crate::yaml::PosIndex>,
 }
 
 impl ManifestDoc {
@@ -216,7 +232,14 @@ impl ManifestDoc {
 
     /// A position, for when the caller holds it already (duplicate keys).
     pub fn location_at(&self, pos: Pos) -> Location {
-        let source_line = line_text(&self.text, pos.line.max(1)).map(str::to_string);
+        let p = self.positions();
+        // Lines are counted from the document's start, not the file's.
+        let source_line = if pos.line >= self.start_line.max(1) {
+            line_text(&self.text[p.start..], pos.line - self.start_line.max(1) + 1)
+        } else {
+            line_text(&self.text, pos.line.max(1))
+        };
+        let source_line = source_line.map(str::to_string);
         Location {
             file: self.file.to_string(),
             line: pos.line,
@@ -226,11 +249,20 @@ impl ManifestDoc {
         }
     }
 
+    fn positions(&self) -> &DocPositions {
+        self.positions.0.get_or_init(|| {
+            let start = line_offset(&self.text, self.start_line);
+            // The line after the document, counted from its first line.
+            let end =
+                start + line_offset(&self.text[start..], (self.end_line + 2).saturating_sub(self.start_line.max(1)));
+            let end = end.max(start);
+            let index = crate::yaml::PosIndex::build(&self.text[start..end], self.start_line.max(1));
+            DocPositions { start, end, index }
+        })
+    }
+
     fn position(&self, path: &FieldPath) -> Pos {
-        let start = line_offset(&self.text, self.start_line);
-        // The line after the document, counted from its first line.
-        let end = start + line_offset(&self.text[start..], (self.end_line + 2).saturating_sub(self.start_line.max(1)));
-        let doc_text = &self.text[start..end.max(start)];
+        let p = self.positions();
         let full;
         let path = if self.prefix.0.is_empty() {
             path
@@ -238,7 +270,11 @@ impl ManifestDoc {
             full = FieldPath(self.prefix.0.iter().chain(path.0.iter()).cloned().collect());
             &full
         };
-        crate::yaml::locate(doc_text, self.start_line, path).unwrap_or(Pos { line: self.start_line, column: 1 })
+        let found = match &p.index {
+            Some(index) => index.get(path),
+            None => crate::yaml::locate(&self.text[p.start..p.end], self.start_line, path),
+        };
+        found.unwrap_or(Pos { line: self.start_line, column: 1 })
     }
 
     /// Rule ids (or names) the object's `kubesleuth.io/ignore` annotation silences.
@@ -317,6 +353,7 @@ mod tests {
             template: None,
             duplicate_keys: vec![],
             prefix: FieldPath::default(),
+            positions: Positions::default(),
         };
         let loc = doc.locate(&FieldPath::parse("spec.ports[0].port"));
         assert_eq!((loc.line, loc.column), (6, 5));

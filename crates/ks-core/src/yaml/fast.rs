@@ -16,8 +16,8 @@ use granit_parser::ScalarStyle;
 use memchr::{memchr, memchr_iter};
 use serde_json::{Map, Value};
 
-use super::{YamlDoc, key_text, scalar_value};
-use crate::manifest::{FieldPath, PathChain, Pos};
+use super::{PosIndex, YamlDoc, key_text, scalar_value};
+use crate::manifest::{FieldPath, PathChain, Pos, Seg};
 
 /// The stream is outside the subset (or not valid YAML): read it with the full parser.
 #[derive(Debug)]
@@ -34,16 +34,57 @@ pub(super) fn parse_stream(text: &str) -> Option<Vec<YamlDoc>> {
     reader.stream().ok()
 }
 
+/// Where each key and sequence item of the stream is written, lines counted from
+/// `first_line`; `None` when the full parser must read it.
+pub(super) fn index(text: &str, first_line: u32) -> Option<PosIndex> {
+    if !printable(text.as_bytes()) {
+        return None;
+    }
+    let mut reader = Reader::new(text);
+    reader.index = Some(Recorder { index: PosIndex::default(), cur: 0, shift: first_line.saturating_sub(1) });
+    reader.stream().ok()?;
+    reader.index.map(|r| r.index)
+}
+
+/// Builds a [`PosIndex`] while the reader walks the document: `cur` is the node being read.
+struct Recorder {
+    index: PosIndex,
+    cur: u32,
+    shift: u32,
+}
+
 /// YAML's printable set (what the full parser checks): no C0 controls but tab, CR and LF,
 /// no DEL, no C1 controls, no U+FFFE/U+FFFF, no byte-order mark inside the text. A CR must
 /// end a line (CRLF); a lone CR is a line break the line splitter does not know.
 fn printable(bytes: &[u8]) -> bool {
-    // Nearly every manifest is printable ASCII: one pass the compiler vectorizes.
-    if bytes.iter().all(|&b| matches!(b, 0x20..=0x7e | b'\n' | b'\t')) {
-        return true;
+    // Nearly all of a manifest is printable ASCII: 64-byte blocks the compiler vectorizes,
+    // the byte-wise check below only for a block that holds anything else.
+    let ascii = |block: &[u8]| block.iter().fold(true, |ok, &b| ok & matches!(b, 0x20..=0x7e | b'\n' | b'\t'));
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + 64).min(bytes.len());
+        if !ascii(&bytes[start..end]) {
+            // A character may straddle the block's end: check from the block to the end of
+            // the next block that is ASCII again.
+            let mut stop = end;
+            while stop < bytes.len() && !ascii(&bytes[stop..(stop + 64).min(bytes.len())]) {
+                stop = (stop + 64).min(bytes.len());
+            }
+            if !printable_slow(bytes, start, stop) {
+                return false;
+            }
+            start = stop;
+            continue;
+        }
+        start = end;
     }
-    let mut i = 0;
-    while i < bytes.len() {
+    true
+}
+
+/// Bytes `from..to` of `bytes`, looking past `to` for what a character needs.
+fn printable_slow(bytes: &[u8], from: usize, to: usize) -> bool {
+    let mut i = from;
+    while i < to {
         let b = bytes[i];
         match b {
             b'\t' | b'\n' | 0x20..=0x7e => {}
@@ -83,6 +124,8 @@ struct Reader<'a> {
     /// The last line of the current document that held content (0-based).
     last: usize,
     dups: Vec<(FieldPath, Pos)>,
+    /// Set when positions are wanted ([`index`]); reading values alone leaves it `None`.
+    index: Option<Recorder>,
 }
 
 fn is_blank_or_comment(rest: &str) -> bool {
@@ -109,7 +152,7 @@ impl<'a> Reader<'a> {
         if start < bytes.len() {
             lines.push((start, bytes.len()));
         }
-        Reader { text, lines, i: 0, c: 0, next: Next::Eof, last: 0, dups: Vec::new() }
+        Reader { text, lines, i: 0, c: 0, next: Next::Eof, last: 0, dups: Vec::new(), index: None }
     }
 
     fn line(&self, i: usize) -> &'a str {
@@ -179,6 +222,31 @@ impl<'a> Reader<'a> {
         Pos { line: line as u32 + 1, column: column as u32 + 1 }
     }
 
+    /// When recording positions: step into the child `seg` of the current node, written at
+    /// `at` (an item's position is set by [`Reader::item_at`] once its node is found).
+    /// Returns the node to go back to.
+    fn enter(&mut self, seg: impl FnOnce() -> Seg, at: Option<Pos>) -> Option<u32> {
+        let r = self.index.as_mut()?;
+        let at = at.map(|p| Pos { line: p.line + r.shift, column: p.column });
+        let prev = r.cur;
+        r.cur = r.index.step(prev, seg(), at);
+        Some(prev)
+    }
+
+    fn leave(&mut self, prev: Option<u32>) {
+        if let (Some(r), Some(prev)) = (self.index.as_mut(), prev) {
+            r.cur = prev;
+        }
+    }
+
+    /// The current sequence item's node starts at the cursor.
+    fn item_at(&mut self) {
+        let at = self.pos(self.i, self.c);
+        if let Some(r) = self.index.as_mut() {
+            r.index.place(r.cur, Pos { line: at.line + r.shift, column: at.column });
+        }
+    }
+
     fn stream(&mut self) -> R<Vec<YamlDoc>> {
         let mut docs = Vec::new();
         let mut next = self.scan(0)?;
@@ -213,6 +281,11 @@ impl<'a> Reader<'a> {
                         end_line: self.last as u32 + 1,
                         duplicate_keys: std::mem::take(&mut self.dups),
                     });
+                    if self.index.is_some() {
+                        // Positions are wanted for one document; the text given may run
+                        // into the next.
+                        return Ok(docs);
+                    }
                     next = self.next;
                 }
             }
@@ -238,7 +311,10 @@ impl<'a> Reader<'a> {
             // The cursor is on `-`.
             self.c += 1;
             let item_ctx = PathChain::Index(ctx, items.len());
+            let n = items.len();
+            let prev = self.enter(|| Seg::Index(n), None);
             let value = self.node_after_indicator(indent, false, &item_ctx)?;
+            self.leave(prev);
             items.push(value);
             match self.next {
                 Next::Content(n) if n == indent && is_seq_indicator(self.rest()) => {}
@@ -256,10 +332,12 @@ impl<'a> Reader<'a> {
                 return Err(Unsupported);
             }
             self.c = after;
+            let prev = self.enter(|| Seg::Key(key.clone()), Some(key_at));
             let value = {
                 let value_ctx = PathChain::Key(ctx, &key);
                 self.node_after_indicator(indent, true, &value_ctx)?
             };
+            self.leave(prev);
             self.insert(&mut map, key, key_at, value, ctx);
             match self.next {
                 Next::Content(n) if n == indent => {
@@ -291,12 +369,20 @@ impl<'a> Reader<'a> {
         if is_blank_or_comment(rest) {
             // The node is on the following lines, or it is empty.
             return match self.advance()? {
-                Next::Content(n) if n > indent => self.block_node(n, ctx),
+                Next::Content(n) if n > indent => {
+                    if !in_map {
+                        self.item_at();
+                    }
+                    self.node_on_own_line(n, indent, ctx)
+                }
                 Next::Content(n) if n == indent && in_map && is_seq_indicator(self.rest()) => {
                     self.block_sequence(n, ctx)
                 }
                 _ => Ok(Value::Null),
             };
+        }
+        if !in_map {
+            self.item_at();
         }
         let column = self.c;
         let value = match rest.as_bytes()[0] {
@@ -326,15 +412,8 @@ impl<'a> Reader<'a> {
                     return self.block_mapping(column, ctx);
                 }
                 match rest.as_bytes()[0] {
-                    b'"' | b'\'' => {
-                        let (text, end) = quoted(line, self.c)?;
-                        trailing_ok(&line[end..])?;
-                        Value::String(text.into_owned())
-                    }
-                    _ => {
-                        let text = plain_block(rest)?;
-                        scalar_value(Cow::Borrowed(text), ScalarStyle::Plain, None)
-                    }
+                    b'"' | b'\'' => return self.quoted_scalar(indent),
+                    _ => return self.plain_scalar(rest, indent),
                 }
             }
         };
@@ -342,6 +421,175 @@ impl<'a> Reader<'a> {
         match self.advance()? {
             Next::Content(n) if n > indent => Err(Unsupported),
             _ => Ok(value),
+        }
+    }
+
+    /// A node that starts on the line after its `key:` or `-` (at indentation `n`, deeper
+    /// than the collection's `indent`): a block collection, or a scalar or flow collection
+    /// standing alone (`description:` then the text below it, `key:` then `{}`).
+    fn node_on_own_line(&mut self, n: usize, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
+        let rest = self.rest();
+        if is_seq_indicator(rest) || self.entry_key()?.is_some() {
+            return self.block_node(n, ctx);
+        }
+        let line = self.line(self.i);
+        let value = match rest.as_bytes()[0] {
+            b'[' | b'{' => {
+                let mut at = self.c;
+                let v = self.flow_node(&mut at, ctx)?;
+                trailing_ok(&line[at..])?;
+                v
+            }
+            b'"' | b'\'' => return self.quoted_scalar(indent),
+            b'|' | b'>' | b'-' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'?' | b':' | b',' | b']' | b'}' | b'#' => {
+                return Err(Unsupported);
+            }
+            _ => return self.plain_scalar(rest, indent),
+        };
+        match self.advance()? {
+            Next::Content(m) if m > indent => Err(Unsupported),
+            _ => Ok(value),
+        }
+    }
+
+    /// A plain scalar starting at the cursor (`rest` is the line from there), in a
+    /// collection indented by `indent`: one line, or folded with the more indented lines
+    /// that continue it (a line break between two lines is a space, each empty line
+    /// between them a newline; CRD descriptions are written so). Leaves `next` on the line
+    /// after it.
+    fn plain_scalar(&mut self, rest: &'a str, indent: usize) -> R<Value> {
+        let first = plain_block(rest)?;
+        let commented = first.len() < rest.trim_end_matches(' ').len();
+        let mut folded: Option<String> = None;
+        if !commented {
+            let mut empties = 0;
+            let mut last_text = self.i;
+            for j in self.i + 1..self.lines.len() {
+                let l = self.line(j);
+                let t = l.trim_start_matches(' ');
+                if t.is_empty() {
+                    empties += 1;
+                    continue;
+                }
+                // A less indented line ends the scalar; so does a comment, after which a
+                // more indented line is an error the check below leaves to the full parser.
+                if l.len() - t.len() <= indent || t.starts_with('#') {
+                    break;
+                }
+                // What would end the scalar or start another node inside a line (`: `,
+                // ` #`), and tabs, are left to the full parser.
+                let whole = t.trim_end_matches(' ');
+                let t = plain_block(whole)?;
+                if t.len() < whole.len() {
+                    return Err(Unsupported);
+                }
+                let s = folded.get_or_insert_with(|| first.to_string());
+                fold_break(s, empties);
+                s.push_str(t);
+                empties = 0;
+                last_text = j;
+            }
+            self.i = last_text;
+        }
+        let value = match folded {
+            Some(s) => scalar_value(Cow::Owned(s), ScalarStyle::Plain, None),
+            None => scalar_value(Cow::Borrowed(first), ScalarStyle::Plain, None),
+        };
+        // A more indented line after the scalar (past a comment) is an error.
+        match self.advance()? {
+            Next::Content(n) if n > indent => Err(Unsupported),
+            _ => Ok(value),
+        }
+    }
+
+    /// A quoted scalar starting at the cursor, in a collection indented by `indent`: closed
+    /// on its line, or folded over the lines up to its closing quote as YAML folds flow
+    /// scalars (trailing and leading spaces of each line dropped, a line break a space,
+    /// each empty line a newline, `\` before a break joins the lines). Leaves `next` on the
+    /// line after it.
+    fn quoted_scalar(&mut self, indent: usize) -> R<Value> {
+        let line = self.line(self.i);
+        let text = match quoted(line, self.c) {
+            Ok((text, end)) => {
+                trailing_ok(&line[end..])?;
+                Value::String(text.into_owned())
+            }
+            Err(Unsupported) => Value::String(self.quoted_lines(indent)?),
+        };
+        match self.advance()? {
+            Next::Content(n) if n > indent => Err(Unsupported),
+            _ => Ok(text),
+        }
+    }
+
+    /// The text of a quoted scalar that opens at the cursor and closes on a later line;
+    /// leaves the cursor on the closing line. Tabs, lines not indented past `indent`, and
+    /// escapes that touch a line break are left to the full parser.
+    fn quoted_lines(&mut self, indent: usize) -> R<String> {
+        let q = self.rest().as_bytes()[0];
+        let mut out = String::new();
+        // Line breaks since the last text, and whether the first one was escaped.
+        let mut breaks = 0usize;
+        let mut escaped = false;
+        let mut j = self.i;
+        let mut from = self.c + 1;
+        loop {
+            let line = self.line(j);
+            if memchr(b'\t', line.as_bytes()).is_some() {
+                return Err(Unsupported);
+            }
+            if j > self.i {
+                let body = line.trim_start_matches(' ');
+                if line.len() - body.len() <= indent && !body.is_empty() {
+                    return Err(Unsupported);
+                }
+                from = line.len() - body.len();
+            }
+            let raw = &line[from..];
+            let close = closing_quote(raw, q);
+            let seg = &raw[..close.unwrap_or(raw.len())];
+            if close.is_none() && j > self.i && seg.trim_end_matches(' ').is_empty() {
+                // An empty line inside the scalar.
+                breaks += 1;
+                j += 1;
+                if j == self.lines.len() {
+                    return Err(Unsupported);
+                }
+                continue;
+            }
+            if j > self.i {
+                if escaped {
+                    (1..breaks).for_each(|_| out.push('\n'));
+                } else {
+                    fold_break(&mut out, breaks - 1);
+                }
+            }
+            if let Some(close) = close {
+                unquote(seg, q, &mut out)?;
+                let end = from + close + 1;
+                trailing_ok(&line[end..])?;
+                self.i = j;
+                return Ok(out);
+            }
+            // The line breaks inside the scalar: an odd run of backslashes at its end
+            // escapes the break; otherwise trailing spaces are dropped, unless escaped.
+            let backslashes = |t: &str| t.len() - t.trim_end_matches('\\').len();
+            escaped = q == b'"' && backslashes(seg) % 2 == 1;
+            let seg = if escaped {
+                &seg[..seg.len() - 1]
+            } else {
+                let trimmed = seg.trim_end_matches(' ');
+                if q == b'"' && backslashes(trimmed) % 2 == 1 {
+                    return Err(Unsupported);
+                }
+                trimmed
+            };
+            unquote(seg, q, &mut out)?;
+            breaks = 1;
+            j += 1;
+            if j == self.lines.len() {
+                return Err(Unsupported);
+            }
         }
     }
 
@@ -372,7 +620,8 @@ impl<'a> Reader<'a> {
         };
         match rest.as_bytes().first() {
             Some(b'"' | b'\'') => {
-                let (text, end) = quoted(line, self.c)?;
+                // Not closed on this line: a multi-line scalar, which cannot be a key.
+                let Ok((text, end)) = quoted(line, self.c) else { return Ok(None) };
                 let after = line[end..].trim_start_matches(' ');
                 if after.starts_with(':') && colon_ok(after)? {
                     let colon = line.len() - after.len();
@@ -496,11 +745,10 @@ impl<'a> Reader<'a> {
                         if t.starts_with([' ', '\t']) {
                             return Err(Unsupported);
                         }
-                        if seen_text && empties == 0 {
-                            out.push(' ');
-                        }
-                        for _ in 0..empties {
-                            out.push('\n');
+                        if seen_text {
+                            fold_break(&mut out, empties);
+                        } else {
+                            (0..empties).for_each(|_| out.push('\n'));
                         }
                         out.push_str(t);
                         empties = 0;
@@ -539,7 +787,10 @@ impl<'a> Reader<'a> {
                         return Ok(Value::Array(items));
                     }
                     let item_ctx = PathChain::Index(ctx, items.len());
+                    let n = items.len();
+                    let prev = self.enter(|| Seg::Index(n), Some(self.pos(self.i, *at)));
                     let item = self.flow_node(at, &item_ctx)?;
+                    self.leave(prev);
                     items.push(item);
                     after_flow_item(bytes, at, b']')?;
                 }
@@ -571,6 +822,7 @@ impl<'a> Reader<'a> {
                     }
                     *at += 1;
                     skip_spaces(bytes, at);
+                    let prev = self.enter(|| Seg::Key(key.clone()), Some(key_at));
                     let value = match bytes.get(*at) {
                         Some(b',' | b'}') => Value::Null,
                         _ => {
@@ -578,6 +830,7 @@ impl<'a> Reader<'a> {
                             self.flow_node(at, &value_ctx)?
                         }
                     };
+                    self.leave(prev);
                     self.insert(&mut map, key, key_at, value, ctx);
                     after_flow_item(bytes, at, b'}')?;
                 }
@@ -598,6 +851,15 @@ impl<'a> Reader<'a> {
             None => Err(Unsupported),
         }
     }
+}
+
+/// YAML line folding: the break between two lines of text is a space, unless empty lines
+/// come between them, each of which is a newline.
+fn fold_break(out: &mut String, empty_lines: usize) {
+    if empty_lines == 0 {
+        out.push(' ');
+    }
+    (0..empty_lines).for_each(|_| out.push('\n'));
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -685,6 +947,65 @@ fn plain_flow<'l>(line: &'l str, at: &mut usize) -> R<&'l str> {
     Ok(text)
 }
 
+/// The byte offset of the quote `q` that closes a quoted scalar in `raw` (text after the
+/// opening quote, or a continuation line), skipping `''` and backslash escapes.
+fn closing_quote(raw: &str, q: u8) -> Option<usize> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b'\\' if q == b'"' => i += 2,
+            b if b == q => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Append the text of `seg`, a piece of a quoted scalar between line breaks, unescaped.
+fn unquote(seg: &str, q: u8, out: &mut String) -> R<()> {
+    if q == b'\'' {
+        out.push_str(&seg.replace("''", "'"));
+        return Ok(());
+    }
+    let bytes = seg.as_bytes();
+    let mut i = 0;
+    while let Some(rel) = memchr(b'\\', &bytes[i..]) {
+        let k = i + rel;
+        out.push_str(&seg[i..k]);
+        let (c, len) = escape(seg, k)?;
+        out.push(c);
+        i = k + len;
+    }
+    out.push_str(&seg[i..]);
+    Ok(())
+}
+
+/// The character a double-quoted scalar's escape at byte `k` (a backslash) stands for, and
+/// the escape's length.
+fn escape(line: &str, k: usize) -> R<(char, usize)> {
+    Ok(match line.as_bytes().get(k + 1).ok_or(Unsupported)? {
+        b'\\' => ('\\', 2),
+        b'"' => ('"', 2),
+        b'/' => ('/', 2),
+        b'n' => ('\n', 2),
+        b't' => ('\t', 2),
+        b'r' => ('\r', 2),
+        b'0' => ('\0', 2),
+        b' ' => (' ', 2),
+        b'u' => {
+            let hex = line.get(k + 2..k + 6).ok_or(Unsupported)?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Unsupported);
+            }
+            let code = u32::from_str_radix(hex, 16).map_err(|_| Unsupported)?;
+            (char::from_u32(code).ok_or(Unsupported)?, 6)
+        }
+        _ => return Err(Unsupported),
+    })
+}
+
 /// A single- or double-quoted scalar starting at byte `at`, closed on the same line; its
 /// text and the offset just past the closing quote.
 fn quoted(line: &str, at: usize) -> R<(Cow<'_, str>, usize)> {
@@ -730,25 +1051,7 @@ fn quoted(line: &str, at: usize) -> R<(Cow<'_, str>, usize)> {
         }
         let s = out.get_or_insert_with(String::new);
         s.push_str(&line[i..k]);
-        let (c, len) = match bytes.get(k + 1).ok_or(Unsupported)? {
-            b'\\' => ('\\', 2),
-            b'"' => ('"', 2),
-            b'/' => ('/', 2),
-            b'n' => ('\n', 2),
-            b't' => ('\t', 2),
-            b'r' => ('\r', 2),
-            b'0' => ('\0', 2),
-            b' ' => (' ', 2),
-            b'u' => {
-                let hex = line.get(k + 2..k + 6).ok_or(Unsupported)?;
-                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(Unsupported);
-                }
-                let code = u32::from_str_radix(hex, 16).map_err(|_| Unsupported)?;
-                (char::from_u32(code).ok_or(Unsupported)?, 6)
-            }
-            _ => return Err(Unsupported),
-        };
+        let (c, len) = escape(line, k)?;
         s.push(c);
         i = k + len;
     }
@@ -816,6 +1119,77 @@ mod tests {
     }
 
     #[test]
+    fn reads_multi_line_plain_scalars_like_the_full_parser() {
+        for text in [
+            "a: this is\n  continued\n",
+            "spec:\n  description: Spec defines the desired\n    state of the object.\n\n    A second paragraph\n      more indented.\n  other: 1\n",
+            "a: x\n\n\n  y\nb: 1\n",
+            "- one\n  two\n- three\n",
+            "- k: one\n    two\n  j: 1\n",
+            "a: 1\n  2\n",
+            "a: true\n  false\n",
+            "a: x   \n   y   \n",
+            "a: x\n  - y\n  \"z\" [w] {v} *u &t !s %r @q `p | o > n\n",
+            "a: x\n  # comment\nb: y\n",
+            "description:\n  Text on its own line\n  continued.\nnext: 1\n",
+            "a:\n    deeper\n  shallower\n",
+            "a:\n  {}\nb:\n  []\nc:\n  \"q\"\nd:\n  'q'\n",
+            "l:\n-\n  x\n  y\n",
+        ] {
+            agree(text);
+        }
+        for text in [
+            "a: x\n  y: z\n",
+            "a: x\n  y #c\n  z\n",
+            "a: x # c\n  y\n",
+            "a: x\n  # c\n  y\n",
+            "a: x\n  y\tz\n",
+            "a: x\n  y:\n",
+            "a:\n  {}\n  x\n",
+        ] {
+            assert!(parse_stream_full(text).1.is_some() || parse_stream(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_multi_line_quoted_scalars_like_the_full_parser() {
+        for text in [
+            "a: \"open\n  quote\"\n",
+            "a: 'Refresh indicates if\n    the latest  \n\n    revision'\nb: 1\n",
+            "a: 'it''s\n  ''quoted'''\n",
+            "a: \"x\\\n   y\\n \\\n  z\"\n",
+            "a: \"x \\\n\n  y\"\n",
+            "a: \"\n  lead\"\n",
+            "a: \"trail\n  \"\n",
+            "- \"item\n  two\"\n- 'x\n\n\n  y'\n",
+            "a:\n  \"own\n  line\"\nb: \"\\\\\n  c\"\n",
+            "rule: '[has(self.a), has(self.b)].filter(x,\n  x).size() <= 1'\n",
+            "a: \"caf\u{e9}\n  \\u00e9\"\n",
+        ] {
+            agree(text);
+        }
+        // An escaped space before a break is left to the full parser.
+        for text in ["a: \"esc\\ \n  b\"\n", "a: \"open\nb: 1\n", "a: 'x\n\ty'\n", "a: \"x\n  y\" z\n", "a: \"x\n"] {
+            assert!(parse_stream_full(text).1.is_some() || parse_stream(text).is_none(), "{text}");
+        }
+    }
+
+    /// The block-wise check agrees with the byte-wise one wherever a special character
+    /// falls relative to the 64-byte blocks.
+    #[test]
+    fn printable_blocks_agree_with_bytes() {
+        for special in ["\r\n", "\r", "é", "\u{2028}", "\u{feff}", "\u{85}", "\u{7f}", "\0", "\u{fffe}", "→"] {
+            for at in 0..140 {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(70));
+                let b = text.as_bytes();
+                assert_eq!(printable(b), printable_slow(b, 0, b.len()), "{special:?} at {at}");
+            }
+        }
+        assert!(printable("a: 1\r\n".repeat(40).as_bytes()));
+        assert!(!printable(format!("{}\u{85}", "é".repeat(50)).as_bytes()));
+    }
+
+    #[test]
     fn duplicates_and_lines_match() {
         agree("\n\nmetadata:\n  name: x\n  name: z\nl:\n- a: 1\n- a: 2\n  a: 3\nf: {k: 1, k: 2}\n");
         agree("a: 1\r\nb:\r\n  - x\r\n");
@@ -828,8 +1202,6 @@ mod tests {
             "a: &x 1\nb: *x\n",
             "a: !!str 1\n",
             "%YAML 1.1\n---\na: 1\n",
-            "a: this is\n  continued\n",
-            "a: \"open\n  quote\"\n",
             "a: [1,\n  2]\n",
             "? complex\n: key\n",
             "a:\tb\n",
@@ -846,6 +1218,78 @@ mod tests {
         ] {
             declines(text);
         }
+    }
+
+    /// Every path of every value, and a missing child of each, for the index test.
+    fn paths(v: &Value, at: &mut Vec<Seg>, out: &mut Vec<FieldPath>) {
+        out.push(FieldPath(at.iter().cloned().chain([Seg::Key("\u{1}missing".into())]).collect()));
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    at.push(Seg::Key(k.clone()));
+                    out.push(FieldPath(at.clone()));
+                    paths(c, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    at.push(Seg::Index(i));
+                    out.push(FieldPath(at.clone()));
+                    paths(c, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The position index finds every field where a re-parse by the full parser does, in
+    /// every document of the corpus the fast reader reads.
+    #[test]
+    fn index_agrees_with_locate_on_the_corpus() {
+        let Some(files) = crate::test_support::corpus_files(&["yaml", "yml"]) else { return };
+        let (mut docs, mut checked) = (0, 0);
+        for f in &files {
+            let Ok(text) = std::fs::read_to_string(f) else { continue };
+            let (full, err) = parse_stream_full(&text);
+            if err.is_some() || text.starts_with('\u{feff}') {
+                continue;
+            }
+            let starts: Vec<usize> =
+                std::iter::once(0).chain(memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+            for d in full.iter().filter(|d| !d.value.is_null()) {
+                let from = starts[d.start_line as usize - 1];
+                let to = starts.get(d.end_line as usize + 1).copied().unwrap_or(text.len());
+                let doc_text = &text[from..to];
+                // The full parser re-reads the document for each path: the large CRDs would
+                // take minutes in a debug build.
+                if doc_text.len() > 64 * 1024 {
+                    continue;
+                }
+                let Some(index) = PosIndex::build(doc_text, d.start_line) else { continue };
+                docs += 1;
+                let mut all = Vec::new();
+                paths(&d.value, &mut Vec::new(), &mut all);
+                for p in all.iter().step_by(all.len() / 6 + 1) {
+                    let want = super::super::locate(doc_text, d.start_line, p);
+                    let got = index.get(p).or(Some(Pos { line: d.start_line, column: 1 }));
+                    // A block scalar item is placed at its `|` or `>`, the full parser's
+                    // event at its first line of text.
+                    let indicator = got.and_then(|g| {
+                        let line = text.lines().nth(g.line as usize - 1)?;
+                        line.get(g.column as usize - 1..).map(|r| r.starts_with(['|', '>']))
+                    });
+                    if indicator == Some(true) {
+                        continue;
+                    }
+                    assert_eq!(got, want, "{}:{}: {p}", f.display(), d.start_line);
+                    checked += 1;
+                }
+            }
+        }
+        eprintln!("index agrees with locate on {checked} paths of {docs} documents");
+        assert!(docs > 1000);
     }
 
     /// Every corpus file the fast reader reads, it reads as the full parser does; and it

@@ -357,6 +357,65 @@ fn float_number(f: f64) -> Option<Number> {
     Number::from_f64(f)
 }
 
+/// Where the keys and sequence items of one document are written: a tree of path steps
+/// (node, step) to (child node, position), read once by the fast reader for all the
+/// findings on a document, where [`locate`] parses the text again for each.
+#[derive(Clone, Debug)]
+pub struct PosIndex {
+    steps: HashMap<(u32, Seg), u32>,
+    /// Where each node is written, by node number (0, the document itself, is nowhere;
+    /// line 0 is "not known").
+    at: Vec<Pos>,
+}
+
+impl Default for PosIndex {
+    fn default() -> PosIndex {
+        PosIndex { steps: HashMap::new(), at: vec![Pos { line: 0, column: 0 }] }
+    }
+}
+
+impl PosIndex {
+    /// Index one document's text (`first_line`: the 1-based line it starts at in its file);
+    /// `None` for text outside what the fast reader reads.
+    pub fn build(text: &str, first_line: u32) -> Option<PosIndex> {
+        fast::index(text, first_line)
+    }
+
+    /// The child `seg` of node `parent`, made when new. A duplicate key is the same node,
+    /// placed at its first occurrence as [`locate`] places it (the duplicate-key finding
+    /// quotes that one and points at the second).
+    fn step(&mut self, parent: u32, seg: Seg, at: Option<Pos>) -> u32 {
+        let next = self.at.len() as u32;
+        let id = *self.steps.entry((parent, seg)).or_insert(next);
+        if id == next {
+            self.at.push(at.unwrap_or(Pos { line: 0, column: 0 }));
+        }
+        id
+    }
+
+    /// Set where node `id` (a sequence item, entered before its node was found) starts.
+    fn place(&mut self, id: u32, at: Pos) {
+        if let Some(p) = self.at.get_mut(id as usize) {
+            *p = at;
+        }
+    }
+
+    /// The position of `path`, or of the deepest part of it that is written.
+    pub fn get(&self, path: &FieldPath) -> Option<Pos> {
+        let mut node = 0;
+        let mut best = None;
+        for seg in &path.0 {
+            let Some(&child) = self.steps.get(&(node, seg.clone())) else { break };
+            node = child;
+            let at = self.at[child as usize];
+            if at.line > 0 {
+                best = Some(at);
+            }
+        }
+        best
+    }
+}
+
 /// The position of `path` in one document's text (the key for a mapping entry, the item for
 /// a sequence element). When the path does not exist, the deepest part of it that does.
 /// `first_line` is the 1-based line at which `text` starts in its file.

@@ -86,15 +86,16 @@ pub fn doc_finding(
 ) -> Finding {
     let mut f = util::finding(meta, doc.object_ref(), title, root_cause);
     let loc = doc.locate(path);
-    let line = doc.text.lines().nth(loc.line.saturating_sub(1) as usize).unwrap_or("").trim();
-    f.evidence.push(EvidenceItem::new(
-        EvidenceSource::Manifest,
-        format!("{}:{}: {}", loc.file, loc.line, line),
-        Some(doc.object_ref()),
-    ));
+    f.evidence.push(quote_line(doc, &loc));
     f.location = Some(loc);
     f.root_key = format!("{}:{}:{}", meta.id, doc.key_string(), path);
     f
+}
+
+/// The line a location points at, quoted as evidence.
+pub fn quote_line(doc: &ManifestDoc, loc: &ks_core::finding::Location) -> EvidenceItem {
+    let line = loc.source_line.as_deref().unwrap_or("").trim();
+    EvidenceItem::new(EvidenceSource::Manifest, format!("{}:{}: {}", loc.file, loc.line, line), Some(doc.object_ref()))
 }
 
 /// `Deployment shop/backend` for messages.
@@ -140,6 +141,7 @@ pub(crate) fn test_doc(value: serde_json::Value) -> ManifestDoc {
         template: None,
         duplicate_keys: Vec::new(),
         prefix: FieldPath::default(),
+        positions: Default::default(),
         value,
     }
 }

@@ -18,9 +18,7 @@ const AUTO_CONFIGMAPS: &[&str] = &["kube-root-ca.crt", "openshift-service-ca.crt
 
 /// The quoted line of a field, as evidence.
 pub fn quote(doc: &ManifestDoc, path: &FieldPath) -> EvidenceItem {
-    let loc = doc.locate(path);
-    let line = doc.text.lines().nth(loc.line.saturating_sub(1) as usize).unwrap_or("").trim();
-    EvidenceItem::new(EvidenceSource::Manifest, format!("{}:{}: {}", loc.file, loc.line, line), Some(doc.object_ref()))
+    super::quote_line(doc, &doc.locate(path))
 }
 
 fn defs<'b, 'a>(b: &'b Bundle<'a>, kind: RefKind) -> &'b Defs<'a> {

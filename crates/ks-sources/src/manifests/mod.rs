@@ -311,6 +311,7 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
             template,
             duplicate_keys: doc.duplicate_keys,
             prefix: FieldPath::default(),
+            positions: Default::default(),
         };
         match items {
             Some(items) => {
