@@ -1,5 +1,7 @@
 //! The block-YAML fast path against the full parser: whenever the fast path reads a text, the
-//! full parser reads it too, to the same documents, values, first lines and duplicate keys.
+//! full parser reads it too, to the same documents, values, first lines and duplicate keys;
+//! and the position index the fast path builds places every field where the full parser's
+//! `locate` does.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(f.value, g.value);
         if !f.value.is_null() {
             assert_eq!(f.start_line, g.start_line);
+            if let Err(e) = ks_core::yaml::index_matches_locate(text, g, usize::MAX, usize::MAX) {
+                panic!("position index: {e}");
+            }
         }
         assert_eq!(f.duplicate_keys, g.duplicate_keys);
     }

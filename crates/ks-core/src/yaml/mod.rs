@@ -393,9 +393,12 @@ impl PosIndex {
         id
     }
 
-    /// Set where node `id` (a sequence item, entered before its node was found) starts.
+    /// Set where node `id` (a sequence item, entered before its node was found) starts,
+    /// unless it is known already (an item under a duplicate key: the first one counts).
     fn place(&mut self, id: u32, at: Pos) {
-        if let Some(p) = self.at.get_mut(id as usize) {
+        if let Some(p) = self.at.get_mut(id as usize)
+            && p.line == 0
+        {
             *p = at;
         }
     }
@@ -414,6 +417,59 @@ impl PosIndex {
         }
         best
     }
+}
+
+/// Test support (the corpus test and the `yaml_fast` fuzz target): whether [`PosIndex`]
+/// places the paths of `doc`, one document of `text` as the full parser read it, where
+/// [`locate`] does; about `samples` paths of each document of at most `max_len` bytes. The
+/// number of paths compared: 0 when the fast reader does not read the document.
+#[doc(hidden)]
+pub fn index_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: usize) -> Result<usize, String> {
+    fn paths(v: &Value, at: &mut Vec<Seg>, out: &mut Vec<FieldPath>) {
+        out.push(FieldPath(at.iter().cloned().chain([Seg::Key("\u{1}missing".into())]).collect()));
+        let children: Vec<(Seg, &Value)> = match v {
+            Value::Object(m) => m.iter().map(|(k, c)| (Seg::Key(k.clone()), c)).collect(),
+            Value::Array(a) => a.iter().enumerate().map(|(i, c)| (Seg::Index(i), c)).collect(),
+            _ => Vec::new(),
+        };
+        for (seg, c) in children {
+            at.push(seg);
+            out.push(FieldPath(at.clone()));
+            paths(c, at, out);
+            at.pop();
+        }
+    }
+    // The document's lines, and the one after it, as `ManifestDoc` slices them.
+    let starts: Vec<usize> =
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+    let Some(&from) = starts.get(doc.start_line.max(1) as usize - 1) else { return Ok(0) };
+    let to = starts.get(doc.end_line as usize + 1).copied().unwrap_or(text.len()).max(from);
+    let doc_text = &text[from..to];
+    if doc_text.len() > max_len {
+        return Ok(0);
+    }
+    let Some(index) = PosIndex::build(doc_text, doc.start_line) else { return Ok(0) };
+    let mut all = Vec::new();
+    paths(&doc.value, &mut Vec::new(), &mut all);
+    let mut checked = 0;
+    for p in all.iter().step_by(all.len() / samples.max(1) + 1) {
+        let want = locate(doc_text, doc.start_line, p);
+        let got = index.get(p).or(Some(Pos { line: doc.start_line, column: 1 }));
+        // A block scalar item is placed at its `|` or `>`, the full parser's event at its
+        // first line of text.
+        let at_indicator = got.and_then(|g| {
+            let line = text.lines().nth(g.line as usize - 1)?;
+            line.get(g.column as usize - 1..).map(|r| r.starts_with(['|', '>']))
+        });
+        if at_indicator == Some(true) {
+            continue;
+        }
+        if got != want {
+            return Err(format!("line {}: {p}: index {got:?}, full parser {want:?}", doc.start_line));
+        }
+        checked += 1;
+    }
+    Ok(checked)
 }
 
 /// The position of `path` in one document's text (the key for a mapping entry, the item for

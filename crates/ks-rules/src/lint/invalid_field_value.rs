@@ -10,7 +10,9 @@ declare_rule! {
     /// unquoted `yes`/`on` where a string is expected), a missing required field
     /// (`containers`, a port's `port`), invalid base64 in a Secret's `data`, and a missing
     /// `metadata.name`. Custom resources are checked against their CRD's schema (types,
-    /// required fields, enums, patterns, bounds) and its CEL rules (`x-kubernetes-validations`,
+    /// required fields, enums, patterns, bounds, and the string formats the API server
+    /// checks, with Go's semantics: `date-time`, `date`, `duration` such as `1h30m`, `byte`,
+    /// `cidr`, `ipv4`, `ipv6`, `hostname`, `mac`, `uuid`) and its CEL rules (`x-kubernetes-validations`,
     /// evaluated with kube-cel and the Kubernetes CEL libraries; transition rules, which need
     /// the object's previous version, and rules that cannot be evaluated offline are not
     /// judged); with `--schema-dir`, built-in kinds against those JSON schemas instead of the
@@ -34,7 +36,8 @@ declare_rule! {
     ///
     /// ### Example
     /// `spec.template.spec.containers[0].ports[0].containerPort: invalid type: string "http",
-    /// expected i32`.
+    /// expected i32`; for a custom resource, `spec.start: must be of type date-time:
+    /// "2025-03-01 02:00" (e.g. 2025-03-01T02:00:00Z)`.
     pub static META = {
         id: "KS1002",
         name: "invalid-field-value",

@@ -136,7 +136,7 @@ impl Schemas {
         let results: Vec<Built> = todo
             .into_par_iter()
             .map(|(key, name, schema, original)| {
-                let v = options(Draft::Draft4).build(&schema).map_err(|e| e.to_string());
+                let v = crd_options().build(&schema).map_err(|e| e.to_string());
                 let cel = has_cel_rules(original).then(|| kube_cel::compile_schema(original));
                 (key, name, v, schema, cel)
             })
@@ -347,9 +347,21 @@ fn cel_failures(cel: &kube_cel::CompiledSchema, doc: &ManifestDoc, report: &mut 
 
 fn options(draft: Draft) -> jsonschema::ValidationOptions<'static> {
     // Kubernetes patterns are Go (RE2) regular expressions: the `regex` engine reads them
-    // as Go does. Formats (`int32`, `byte`, `date-time`) are not asserted: the API server
-    // does not check most of them either.
+    // as Go does. Formats are not asserted here; CRD schemas add theirs (`crd_options`).
     jsonschema::options().with_draft(draft).should_validate_formats(false).with_pattern_options(PatternOptions::regex())
+}
+
+/// A CRD's schema is read with the formats the API server checks (see
+/// [`super::formats`]); `--schema-dir` schemas of built-in kinds are not: the API server
+/// decodes those into Go types, which check their own strings.
+fn crd_options() -> jsonschema::ValidationOptions<'static> {
+    let mut o = options(Draft::Draft4).should_validate_formats(true);
+    for name in super::formats::CHECKED {
+        if let Some(check) = super::formats::check(name) {
+            o = o.with_format(format!("{}{name}", super::formats::PREFIX), check);
+        }
+    }
+    o
 }
 
 fn is_crd(d: &ManifestDoc) -> bool {
@@ -401,6 +413,15 @@ pub fn crd_to_json_schema(schema: &Value) -> Value {
 fn convert(node: &mut Value, root: bool) {
     let Value::Object(m) = node else { return };
     let flag = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_bool) == Some(true);
+    // A format the API server checks, and this module checks as it does, is renamed to the
+    // check registered for it; any other is dropped (JSON Schema's own `email` or `uri`
+    // checks are not Kubernetes').
+    if let Some(Value::String(format)) = m.get("format") {
+        match super::formats::registered_name(format, m.get("type").and_then(Value::as_str)) {
+            Some(name) => m.insert("format".into(), Value::String(name)),
+            None => m.remove("format"),
+        };
+    }
     let nullable = flag(m, "nullable");
     if flag(m, "x-kubernetes-int-or-string") {
         m.insert("type".into(), json!(["integer", "string"]));
@@ -847,7 +868,12 @@ fn describe(err: &ValidationError<'_>, doc: &Value, at: &FieldPath, secret: bool
         ValidationErrorKind::OneOfMultipleValid { .. } => "matches more than one of the allowed forms".to_string(),
         ValidationErrorKind::Not { .. } => "has a form that is not allowed here".to_string(),
         ValidationErrorKind::FalseSchema => "is not allowed here".to_string(),
-        ValidationErrorKind::Format { format } => format!("is not a valid {format}"),
+        ValidationErrorKind::Format { format } => {
+            // The API server's words: `must be of type date-time: "yesterday"`.
+            let shown = value.as_deref().map(|v| format!(": {v}")).unwrap_or_default();
+            let e = super::formats::example(format).map(|e| format!(" (e.g. {e})")).unwrap_or_default();
+            format!("must be of type {}{shown}{e}", super::formats::display_name(format))
+        }
         _ => "is not valid here".to_string(),
     }
 }

@@ -1,0 +1,364 @@
+//! The string formats of CRD schemas that the API server checks, checked as it checks them.
+//!
+//! apiextensions-apiserver validates a custom resource's strings against kube-openapi's
+//! `strfmt` registry, for the formats a CRD may use (`formats.go`), after dropping dashes
+//! from the name (`date-time` is `datetime`). The registry's checks are Go code with Go's
+//! semantics, which differ from JSON Schema's built-in formats (`1h30m` is a duration,
+//! `2024-01-01T10:00:00` with no offset is not a date-time), so each is written here after
+//! its Go source. Formats not in [`CHECKED`] (e.g. `email`, `uri`, `isbn`) are not checked:
+//! their Go parsers (`net/mail`, `net/url`) are not reproduced here.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The name under which a checked format is registered with the JSON schema validator: a
+/// prefix no built-in format has, so that no other check runs under a Kubernetes name.
+pub(crate) const PREFIX: &str = "kubernetes:";
+
+/// Normalized names (no dashes) of the formats checked here.
+pub(crate) const CHECKED: &[&str] = &[
+    "datetime", "date", "duration", "byte", "uuid", "uuid3", "uuid4", "uuid5", "ipv4", "ipv6", "cidr", "hostname",
+    "mac",
+];
+
+/// The check for a normalized format name.
+pub(crate) fn check(name: &str) -> Option<fn(&str) -> bool> {
+    Some(match name {
+        "datetime" => is_date_time,
+        "date" => is_date,
+        "duration" => is_duration,
+        "byte" => is_base64,
+        "uuid" => |s| UUID[0].is_match(s),
+        "uuid3" => |s| UUID[1].is_match(s),
+        "uuid4" => |s| UUID[2].is_match(s),
+        "uuid5" => |s| UUID[3].is_match(s),
+        "ipv4" => |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains('.'),
+        "ipv6" => |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains(':'),
+        "cidr" => is_cidr,
+        "hostname" => is_hostname,
+        "mac" => is_mac,
+        _ => return None,
+    })
+}
+
+/// How the API server names the format in its message (`must be of type date-time`).
+pub(crate) fn display_name(registered: &str) -> &str {
+    match registered.strip_prefix(PREFIX).unwrap_or(registered) {
+        "datetime" => "date-time",
+        other => other,
+    }
+}
+
+/// A value of the format, for the message.
+pub(crate) fn example(registered: &str) -> Option<&'static str> {
+    Some(match registered.strip_prefix(PREFIX)? {
+        "datetime" => "2025-03-01T02:00:00Z",
+        "date" => "2025-03-01",
+        "duration" => "1h30m",
+        "byte" => "base64 text such as aGVsbG8=",
+        "uuid" | "uuid3" | "uuid4" | "uuid5" => "a UUID such as 123e4567-e89b-42d3-a456-426614174000",
+        "ipv4" => "10.0.0.1",
+        "ipv6" => "fd00::1",
+        "cidr" => "10.0.0.0/16",
+        "hostname" => "db.example.com",
+        "mac" => "00:1a:2b:3c:4d:5e",
+        _ => return None,
+    })
+}
+
+/// What a schema node's `format` becomes: the registered name when it is checked here,
+/// `None` (drop it) otherwise. Like `StripUnsupportedFormatsPostProcessor`, string formats
+/// apply to a node of type `string` or of no single type.
+pub(crate) fn registered_name(format: &str, node_type: Option<&str>) -> Option<String> {
+    if !matches!(node_type, None | Some("string")) {
+        return None;
+    }
+    let normalized = format.replace('-', "");
+    CHECKED.contains(&normalized.as_str()).then(|| format!("{PREFIX}{normalized}"))
+}
+
+static UUID: LazyLock<[Regex; 4]> = LazyLock::new(|| {
+    // strfmt's UUIDPattern, UUID3Pattern, UUID4Pattern, UUID5Pattern; fixed patterns that
+    // compile (a test compiles them).
+    [
+        r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
+        r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
+        r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$",
+        r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$",
+    ]
+    .map(|p| Regex::new(p).expect("fixed pattern"))
+});
+
+/// strfmt's `IsDate`: Go's `time.Parse("2006-01-02", s)`, which checks the day exists.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num =
+        |r: std::ops::Range<usize>| s.get(r).filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok();
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+static DATE_TIME_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    // strfmt's DateTimePattern, matched against the lower-cased text after the first `t`.
+    Regex::new(r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))$").expect("fixed pattern")
+});
+
+/// strfmt's `IsDateTime`: a date, `T` (any case), a time with seconds and an offset.
+fn is_date_time(s: &str) -> bool {
+    if s.len() < 4 {
+        return false;
+    }
+    let lower = s.to_lowercase();
+    // Go's strings.Split: the date before the first `t`, the time up to the next one.
+    let mut parts = lower.split('t');
+    let (Some(date), Some(time)) = (parts.next(), parts.next()) else { return false };
+    if !is_date(date) {
+        return false;
+    }
+    let Some(c) = DATE_TIME_TAIL.captures(time) else { return false };
+    // Compared as text, as strfmt does: "23" and "59" bound two-digit fields.
+    c[1] <= *"23" && c[2] <= *"59" && c[3] <= *"59"
+}
+
+/// strfmt's `IsDuration`: Go's `time.ParseDuration`, or the Scala-like `3 days 4 hours`.
+fn is_duration(s: &str) -> bool {
+    go_duration(s) || scala_duration(s)
+}
+
+/// Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0`, within ±2^63 ns.
+fn go_duration(s: &str) -> bool {
+    let rest = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if rest == "0" {
+        return true;
+    }
+    if rest.is_empty() {
+        return false;
+    }
+    let mut total: f64 = 0.0;
+    let mut r = rest;
+    while !r.is_empty() {
+        let int_len = r.bytes().take_while(u8::is_ascii_digit).count();
+        let (int, after) = r.split_at(int_len);
+        let (frac, after) = match after.strip_prefix('.') {
+            Some(a) => {
+                let n = a.bytes().take_while(u8::is_ascii_digit).count();
+                (&a[..n], &a[n..])
+            }
+            None => ("", after),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return false;
+        }
+        let unit_len = after.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let ns = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return false,
+        };
+        let value: f64 = format!("{}.{}", if int.is_empty() { "0" } else { int }, frac).parse().unwrap_or(f64::MAX);
+        total += value * ns;
+        r = next;
+    }
+    // Go refuses what overflows an int64 of nanoseconds.
+    total < i64::MAX as f64
+}
+
+static SCALA_DURATION: LazyLock<(Regex, Regex)> = LazyLock::new(|| {
+    (
+        // Go's `\d` and `\s` are ASCII; Rust's are Unicode.
+        Regex::new(r"^[\t\n\f\r ]*(?:[0-9]+[\t\n\f\r ]*[A-Za-zµ]+[\t\n\f\r ]*)+$").expect("fixed pattern"),
+        Regex::new(r"([0-9]+)[\t\n\f\r ]*([A-Za-zµ]+)").expect("fixed pattern"),
+    )
+});
+
+/// strfmt's fallback: numbers with units, at least one of which it knows (by name, or the
+/// longest name's prefix: `5 minutes`, `2 weeks`).
+fn scala_duration(s: &str) -> bool {
+    const UNITS: &[&[&str]] = &[
+        &["ns", "nano"],
+        &["us", "µs", "micro"],
+        &["ms", "milli"],
+        &["s", "sec"],
+        &["m", "min"],
+        &["h", "hr", "hour"],
+        &["d", "day"],
+        &["w", "wk", "week"],
+    ];
+    let (valid, parts) = &*SCALA_DURATION;
+    if !valid.is_match(s) {
+        return false;
+    }
+    let mut known = false;
+    for c in parts.captures_iter(s) {
+        // strconv.Atoi fails on overflow, and so does the whole parse.
+        if c[1].parse::<i64>().is_err() {
+            return false;
+        }
+        let unit = c[2].to_lowercase();
+        for variants in UNITS {
+            let last = variants.len() - 1;
+            if variants
+                .iter()
+                .enumerate()
+                .any(|(i, v)| (i == last && unit.starts_with(v)) || unit.eq_ignore_ascii_case(v))
+            {
+                known = true;
+            }
+        }
+    }
+    known
+}
+
+static BASE64: LazyLock<Regex> = LazyLock::new(|| {
+    // govalidator's IsBase64.
+    Regex::new(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$")
+        .expect("fixed pattern")
+});
+
+fn is_base64(s: &str) -> bool {
+    BASE64.is_match(s)
+}
+
+/// Go's `net.ParseCIDR`: an address without zone, `/`, a prefix length within its size.
+fn is_cidr(s: &str) -> bool {
+    let Some((addr, bits)) = s.split_once('/') else { return false };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else { return false };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    !bits.is_empty() && bits.bytes().all(|b| b.is_ascii_digit()) && bits.parse::<u64>().is_ok_and(|n| n <= max)
+}
+
+static HOSTNAME: LazyLock<Regex> = LazyLock::new(|| {
+    // strfmt's HostnamePattern.
+    Regex::new(r"^([a-zA-Z0-9\p{S}\p{L}]((-?[a-zA-Z0-9\p{S}\p{L}]{0,62})?)|([a-zA-Z0-9\p{S}\p{L}](([a-zA-Z0-9-\p{S}\p{L}]{0,61}[a-zA-Z0-9\p{S}\p{L}])?)(\.)){1,}([a-zA-Z0-9\p{S}\p{L}])(-?[a-zA-Z0-9\p{S}\p{L}]){1,62})$")
+        .expect("fixed pattern")
+});
+
+/// strfmt's `IsHostname`: the pattern, at most 255 bytes, labels of at most 63.
+fn is_hostname(s: &str) -> bool {
+    HOSTNAME.is_match(s) && s.len() <= 255 && s.split('.').all(|l| l.len() <= 63)
+}
+
+/// Go's `net.ParseMAC`: 6, 8 or 20 bytes as `xx:xx:…` or `xx-xx-…`, or `xxxx.xxxx.…`.
+fn is_mac(s: &str) -> bool {
+    let hex = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit());
+    let sizes = |bytes: usize| matches!(bytes, 6 | 8 | 20);
+    let b = s.as_bytes();
+    if b.len() < 14 {
+        return false;
+    }
+    match b[2] {
+        sep @ (b':' | b'-') => {
+            let groups: Vec<&str> = s.split(sep as char).collect();
+            sizes(groups.len()) && groups.iter().all(|g| hex(g, 2))
+        }
+        _ if b[4] == b'.' => {
+            let groups: Vec<&str> = s.split('.').collect();
+            sizes(groups.len() * 2) && groups.iter().all(|g| hex(g, 4))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checks(name: &str, good: &[&str], bad: &[&str]) {
+        let f = check(name).expect(name);
+        for g in good {
+            assert!(f(g), "{name}: {g:?} should pass");
+        }
+        for b in bad {
+            assert!(!f(b), "{name}: {b:?} should fail");
+        }
+    }
+
+    #[test]
+    fn formats_as_kube_openapi_checks_them() {
+        checks(
+            "datetime",
+            &["2024-02-29T10:00:00Z", "2024-01-01t10:00:00.123+02:00", "2024-01-01T23:59:59-00:00"],
+            &[
+                "2024-02-30T10:00:00Z",
+                "2024-01-01T10:00:00",
+                "2024-01-01 10:00:00Z",
+                "2024-01-01T24:00:00Z",
+                "yesterday",
+                "",
+            ],
+        );
+        checks("date", &["2024-02-29", "2000-02-29"], &["2023-02-29", "1900-02-29", "2024-13-01", "2024-1-01", ""]);
+        checks(
+            "duration",
+            &[
+                "1h30m",
+                "-1.5h",
+                "0",
+                "300ms",
+                "1µs",
+                "2us",
+                ".5s",
+                "3 days",
+                "5 minutes 2 s",
+                "1 fortnight 2 weeks",
+                "1h 30m",
+            ],
+            &["", "1", "1x", "h", "1.h5", "3 fortnights", "99999999999999999999s", "1 ٣s"],
+        );
+        checks("byte", &["aGVsbG8=", "aGk=", "YWJj"], &["", "aGVsbG8", "a b=", "aGk==="]);
+        checks(
+            "uuid",
+            &["123e4567-e89b-12d3-a456-426614174000", "123E4567E89B12D3A456426614174000"],
+            &["123e4567-e89b"],
+        );
+        checks("uuid4", &["123e4567-e89b-42d3-a456-426614174000"], &["123e4567-e89b-12d3-a456-426614174000"]);
+        checks("ipv4", &["10.0.0.1"], &["10.0.0.256", "010.0.0.1", "::1", "10.0.0"]);
+        checks("ipv6", &["::1", "fe80::1", "::ffff:10.0.0.1"], &["10.0.0.1", "fe80::1%eth0", ":::"]);
+        checks(
+            "cidr",
+            &["10.0.0.0/8", "10.0.0.1/32", "fd00::/64"],
+            &["10.0.0.0/33", "10.0.0.0", "10.0.0.0/", "fd00::/129", "10.0.0.0/+8"],
+        );
+        checks("hostname", &["example.com", "a", "my-host.example.org"], &["-x.com", "a..b", "under_score.com", ""]);
+        checks(
+            "mac",
+            &["00:1a:2b:3c:4d:5e", "00-1A-2B-3C-4D-5E", "001a.2b3c.4d5e", "00:1a:2b:3c:4d:5e:6f:70"],
+            &["00:1a:2b:3c:4d", "001a2b3c4d5e", "00:1a:2b:3c:4d:5g"],
+        );
+    }
+
+    #[test]
+    fn only_string_formats_checked_here_are_registered() {
+        assert_eq!(registered_name("date-time", Some("string")).as_deref(), Some("kubernetes:datetime"));
+        assert_eq!(registered_name("date-time", None).as_deref(), Some("kubernetes:datetime"));
+        assert_eq!(registered_name("int32", Some("integer")), None);
+        assert_eq!(registered_name("email", Some("string")), None);
+        assert_eq!(registered_name("byte", Some("integer")), None);
+        assert_eq!(display_name("kubernetes:datetime"), "date-time");
+        for name in CHECKED {
+            assert!(check(name).is_some(), "{name}");
+            let example = example(&format!("{PREFIX}{name}")).expect(name);
+            // The example is valid where it is a bare value.
+            if !example.contains(' ') {
+                assert!(check(name).is_some_and(|f| f(example)), "{name}: {example}");
+            }
+        }
+    }
+}
