@@ -241,7 +241,13 @@ impl<'a> Reader<'a> {
 
     /// The current sequence item's node starts at the cursor.
     fn item_at(&mut self) {
-        let at = self.pos(self.i, self.c);
+        self.item_at_byte(self.i, self.c);
+    }
+
+    /// The current sequence item's node starts at byte `byte` of line `line` (an empty
+    /// item is placed where the full parser places it: at the end of the dash's line).
+    fn item_at_byte(&mut self, line: usize, byte: usize) {
+        let at = self.pos(line, byte);
         if let Some(r) = self.index.as_mut() {
             r.index.place(r.cur, Pos { line: at.line + r.shift, column: at.column });
         }
@@ -368,6 +374,7 @@ impl<'a> Reader<'a> {
         }
         if is_blank_or_comment(rest) {
             // The node is on the following lines, or it is empty.
+            let dash_line = (self.i, line.len());
             return match self.advance()? {
                 Next::Content(n) if n > indent => {
                     if !in_map {
@@ -378,7 +385,12 @@ impl<'a> Reader<'a> {
                 Next::Content(n) if n == indent && in_map && is_seq_indicator(self.rest()) => {
                     self.block_sequence(n, ctx)
                 }
-                _ => Ok(Value::Null),
+                _ => {
+                    if !in_map {
+                        self.item_at_byte(dash_line.0, dash_line.1);
+                    }
+                    Ok(Value::Null)
+                }
             };
         }
         if !in_map {
@@ -1247,6 +1259,31 @@ mod tests {
         }
         eprintln!("index agrees with locate on {checked} paths of {docs} documents");
         assert!(docs > 1000);
+    }
+
+    /// An empty sequence item is placed where the full parser places its empty scalar: at
+    /// the end of the dash's line (found by the `yaml_fast` fuzz target on `-`).
+    #[test]
+    fn index_places_empty_items_and_resolved_keys_like_the_full_parser() {
+        // And keys are found resolved, as the values have them (`Y:` is the key "true"; found
+        // by the fuzz target too).
+        for text in [
+            "-",
+            "- ",
+            "-   # c",
+            "-\n- x",
+            "k:\n-\n- y\n",
+            "k:\n  -\n  - y\n",
+            "- - \n",
+            "-  \n  # x\n- z",
+            "-- Y:\n Y:\n:a :\n",
+            "on: 1\n0x10: {y: 2}\n",
+        ] {
+            for d in parse_stream_full(text).0.iter().filter(|d| !d.value.is_null()) {
+                let checked = super::super::index_matches_locate(text, d, usize::MAX, usize::MAX);
+                assert!(checked.as_ref().is_ok_and(|n| *n > 0), "{text:?}: {checked:?}");
+            }
+        }
     }
 
     /// Generated documents built from what the fast reader handles and what sits just

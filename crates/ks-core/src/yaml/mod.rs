@@ -523,10 +523,12 @@ pub fn locate(text: &str, first_line: u32, path: &FieldPath) -> Option<Pos> {
             let depth = levels.iter().filter(|l| l.matched).count();
             let on_path = levels.iter().all(|l| l.matched);
             pending = None;
+            // Keys are compared as the document's value has them: resolved (`on:` and `y:`
+            // are the key "true", `0x10:` is "16").
             if on_path
-                && let Event::Scalar(k, ..) = &event
+                && let Event::Scalar(k, style, _, tag) = &event
                 && let Some(Seg::Key(want)) = target.get(depth - 1)
-                && want == k.as_ref()
+                && *want == key_text(Cow::Borrowed(k.as_ref()), *style, tag.as_ref().map(|t| t.suffix()))
             {
                 let p = shift(pos(&span));
                 if best.as_ref().is_none_or(|(d, _)| *d < depth) {
