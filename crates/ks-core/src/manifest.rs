@@ -180,10 +180,11 @@ pub struct ManifestDoc {
 
 /// A document's place in its file and where its fields are written: built once, for the
 /// documents that get findings (a file may hold thousands, and a finding may be on any).
+/// Clones share it: the items of a `List` are one document.
 #[derive(Clone, Debug, Default)]
-pub struct Positions(OnceLock<DocPositions>);
+pub struct Positions(Arc<OnceLock<DocPositions>>);
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct DocPositions {
     /// Byte offset of the document's first line in the file's text, and that text's end.
     start: usize,
@@ -251,11 +252,7 @@ impl ManifestDoc {
 
     fn positions(&self) -> &DocPositions {
         self.positions.0.get_or_init(|| {
-            let start = line_offset(&self.text, self.start_line);
-            // The line after the document, counted from its first line.
-            let end =
-                start + line_offset(&self.text[start..], (self.end_line + 2).saturating_sub(self.start_line.max(1)));
-            let end = end.max(start);
+            let (start, end) = doc_span(&self.text, self.start_line, self.end_line);
             let index = crate::yaml::PosIndex::build(&self.text[start..end], self.start_line.max(1));
             DocPositions { start, end, index }
         })
@@ -287,6 +284,14 @@ impl ManifestDoc {
     }
 }
 
+/// The byte range of a document's text in its file: from its first line (1-based) through
+/// the line after its last (which may close a flow collection or hold the next `---`).
+pub(crate) fn doc_span(text: &str, start_line: u32, end_line: u32) -> (usize, usize) {
+    let start = line_offset(text, start_line);
+    let end = start + line_offset(&text[start..], (end_line + 2).saturating_sub(start_line.max(1)));
+    (start, end.max(start))
+}
+
 /// Byte offset of the start of 1-based `line` (the text's length past the end). Findings
 /// locate fields in files of thousands of documents, so newlines are found with memchr.
 fn line_offset(text: &str, line: u32) -> usize {
@@ -297,7 +302,7 @@ fn line_offset(text: &str, line: u32) -> usize {
 }
 
 /// The text of 1-based `line`, without its line break.
-fn line_text(text: &str, line: u32) -> Option<&str> {
+pub(crate) fn line_text(text: &str, line: u32) -> Option<&str> {
     let start = line_offset(text, line);
     if start >= text.len() && line > 1 {
         return None;

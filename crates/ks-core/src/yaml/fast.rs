@@ -397,39 +397,41 @@ impl<'a> Reader<'a> {
             self.item_at();
         }
         let column = self.c;
-        let value = match rest.as_bytes()[0] {
-            b'|' | b'>' => return self.block_scalar(indent),
-            b'[' | b'{' => {
-                let mut at = self.c;
-                let v = self.flow_node(&mut at, ctx)?;
-                trailing_ok(&line[at..])?;
-                v
-            }
+        match rest.as_bytes()[0] {
+            b'|' | b'>' => self.block_scalar(indent),
+            b'[' | b'{' => self.flow_collection(indent, ctx),
             b'-' if is_seq_indicator(rest) => {
                 if in_map {
                     return Err(Unsupported);
                 }
-                return self.block_sequence(column, ctx);
+                self.block_sequence(column, ctx)
             }
-            b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'?' | b':' | b',' | b']' | b'}' | b'#' => {
-                return Err(Unsupported);
-            }
-            _ => {
-                if self.entry_key()?.is_some() {
-                    // A mapping after `- ` starts a compact mapping; after `key: ` it is an
-                    // error.
-                    if in_map {
-                        return Err(Unsupported);
-                    }
-                    return self.block_mapping(column, ctx);
+            b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'?' | b':' | b',' | b']' | b'}' | b'#' => Err(Unsupported),
+            _ if self.entry_key()?.is_some() => {
+                // A mapping after `- ` starts a compact mapping; after `key: ` it is an error.
+                if in_map {
+                    return Err(Unsupported);
                 }
-                match rest.as_bytes()[0] {
-                    b'"' | b'\'' => return self.quoted_scalar(indent),
-                    _ => return self.plain_scalar(rest, indent),
-                }
+                self.block_mapping(column, ctx)
             }
-        };
-        // A more indented line after a one-line scalar continues it (or is an error).
+            b'"' | b'\'' => self.quoted_scalar(indent),
+            _ => self.plain_scalar(rest, indent),
+        }
+    }
+
+    /// A flow collection that starts at the cursor and ends on its line.
+    fn flow_collection(&mut self, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
+        let line = self.line(self.i);
+        let mut at = self.c;
+        let value = self.flow_node(&mut at, ctx)?;
+        trailing_ok(&line[at..])?;
+        self.after_node_on_line(indent, value)
+    }
+
+    /// Done with a node that ends on the current line: a more indented line after it would
+    /// continue it (or be an error), which is left to the full parser. Leaves `next` on the
+    /// line after it.
+    fn after_node_on_line(&mut self, indent: usize, value: Value) -> R<Value> {
         match self.advance()? {
             Next::Content(n) if n > indent => Err(Unsupported),
             _ => Ok(value),
@@ -444,23 +446,13 @@ impl<'a> Reader<'a> {
         if is_seq_indicator(rest) || self.entry_key()?.is_some() {
             return self.block_node(n, ctx);
         }
-        let line = self.line(self.i);
-        let value = match rest.as_bytes()[0] {
-            b'[' | b'{' => {
-                let mut at = self.c;
-                let v = self.flow_node(&mut at, ctx)?;
-                trailing_ok(&line[at..])?;
-                v
-            }
-            b'"' | b'\'' => return self.quoted_scalar(indent),
+        match rest.as_bytes()[0] {
+            b'[' | b'{' => self.flow_collection(indent, ctx),
+            b'"' | b'\'' => self.quoted_scalar(indent),
             b'|' | b'>' | b'-' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'?' | b':' | b',' | b']' | b'}' | b'#' => {
-                return Err(Unsupported);
+                Err(Unsupported)
             }
-            _ => return self.plain_scalar(rest, indent),
-        };
-        match self.advance()? {
-            Next::Content(m) if m > indent => Err(Unsupported),
-            _ => Ok(value),
+            _ => self.plain_scalar(rest, indent),
         }
     }
 
@@ -508,10 +500,7 @@ impl<'a> Reader<'a> {
             None => scalar_value(Cow::Borrowed(first), ScalarStyle::Plain, None),
         };
         // A more indented line after the scalar (past a comment) is an error.
-        match self.advance()? {
-            Next::Content(n) if n > indent => Err(Unsupported),
-            _ => Ok(value),
-        }
+        self.after_node_on_line(indent, value)
     }
 
     /// A quoted scalar starting at the cursor, in a collection indented by `indent`: closed
@@ -528,10 +517,7 @@ impl<'a> Reader<'a> {
             }
             Err(Unsupported) => Value::String(self.quoted_lines(indent)?),
         };
-        match self.advance()? {
-            Next::Content(n) if n > indent => Err(Unsupported),
-            _ => Ok(text),
-        }
+        self.after_node_on_line(indent, text)
     }
 
     /// The text of a quoted scalar that opens at the cursor and closes on a later line;

@@ -439,11 +439,7 @@ pub fn index_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: 
             at.pop();
         }
     }
-    // The document's lines, and the one after it, as `ManifestDoc` slices them.
-    let starts: Vec<usize> =
-        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
-    let Some(&from) = starts.get(doc.start_line.max(1) as usize - 1) else { return Ok(0) };
-    let to = starts.get(doc.end_line as usize + 1).copied().unwrap_or(text.len()).max(from);
+    let (from, to) = crate::manifest::doc_span(text, doc.start_line, doc.end_line);
     let doc_text = &text[from..to];
     if doc_text.len() > max_len {
         return Ok(0);
@@ -458,7 +454,7 @@ pub fn index_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: 
         // A block scalar item is placed at its `|` or `>`, the full parser's event at its
         // first line of text.
         let at_indicator = got.and_then(|g| {
-            let line = text.lines().nth(g.line as usize - 1)?;
+            let line = crate::manifest::line_text(text, g.line)?;
             line.get(g.column as usize - 1..).map(|r| r.starts_with(['|', '>']))
         });
         if at_indicator == Some(true) {

@@ -5,41 +5,49 @@
 //! from the name (`date-time` is `datetime`). The registry's checks are Go code with Go's
 //! semantics, which differ from JSON Schema's built-in formats (`1h30m` is a duration,
 //! `2024-01-01T10:00:00` with no offset is not a date-time), so each is written here after
-//! its Go source. Formats not in [`CHECKED`] (e.g. `email`, `uri`, `isbn`) are not checked:
+//! its Go source. Formats not in [`FORMATS`] (e.g. `email`, `uri`, `isbn`) are not checked:
 //! their Go parsers (`net/mail`, `net/url`) are not reproduced here.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+// Every pattern here is a constant that `formats_as_kube_openapi_checks_them` compiles and
+// runs: the `expect("fixed pattern")`s cannot fail.
+
 /// The name under which a checked format is registered with the JSON schema validator: a
 /// prefix no built-in format has, so that no other check runs under a Kubernetes name.
 pub(crate) const PREFIX: &str = "kubernetes:";
 
-/// Normalized names (no dashes) of the formats checked here.
-pub(crate) const CHECKED: &[&str] = &[
-    "datetime", "date", "duration", "byte", "uuid", "uuid3", "uuid4", "uuid5", "ipv4", "ipv6", "cidr", "hostname",
-    "mac",
+/// A format checked here: its normalized name (no dashes), its check, and a valid value for
+/// messages.
+pub(crate) struct Format {
+    pub(crate) name: &'static str,
+    pub(crate) check: fn(&str) -> bool,
+    example: &'static str,
+}
+
+/// The formats checked here.
+pub(crate) const FORMATS: &[Format] = &[
+    Format { name: "datetime", check: is_date_time, example: "2025-03-01T02:00:00Z" },
+    Format { name: "date", check: is_date, example: "2025-03-01" },
+    Format { name: "duration", check: is_duration, example: "1h30m" },
+    Format { name: "byte", check: is_base64, example: "aGVsbG8=" },
+    Format { name: "uuid", check: |s| UUID[0].is_match(s), example: "123e4567-e89b-12d3-a456-426614174000" },
+    Format { name: "uuid3", check: |s| UUID[1].is_match(s), example: "6ba7b810-9dad-31d1-80b4-00c04fd430c8" },
+    Format { name: "uuid4", check: |s| UUID[2].is_match(s), example: "123e4567-e89b-42d3-a456-426614174000" },
+    Format { name: "uuid5", check: |s| UUID[3].is_match(s), example: "6ba7b810-9dad-51d1-80b4-00c04fd430c8" },
+    Format { name: "ipv4", check: |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains('.'), example: "10.0.0.1" },
+    Format { name: "ipv6", check: |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains(':'), example: "fd00::1" },
+    Format { name: "cidr", check: is_cidr, example: "10.0.0.0/16" },
+    Format { name: "hostname", check: is_hostname, example: "db.example.com" },
+    Format { name: "mac", check: is_mac, example: "00:1a:2b:3c:4d:5e" },
 ];
 
-/// The check for a normalized format name.
-pub(crate) fn check(name: &str) -> Option<fn(&str) -> bool> {
-    Some(match name {
-        "datetime" => is_date_time,
-        "date" => is_date,
-        "duration" => is_duration,
-        "byte" => is_base64,
-        "uuid" => |s| UUID[0].is_match(s),
-        "uuid3" => |s| UUID[1].is_match(s),
-        "uuid4" => |s| UUID[2].is_match(s),
-        "uuid5" => |s| UUID[3].is_match(s),
-        "ipv4" => |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains('.'),
-        "ipv6" => |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains(':'),
-        "cidr" => is_cidr,
-        "hostname" => is_hostname,
-        "mac" => is_mac,
-        _ => return None,
-    })
+/// The format registered as `registered` (`kubernetes:datetime`).
+fn registered(registered: &str) -> Option<&'static Format> {
+    let name = registered.strip_prefix(PREFIX)?;
+    FORMATS.iter().find(|f| f.name == name)
 }
 
 /// How the API server names the format in its message (`must be of type date-time`).
@@ -51,20 +59,8 @@ pub(crate) fn display_name(registered: &str) -> &str {
 }
 
 /// A value of the format, for the message.
-pub(crate) fn example(registered: &str) -> Option<&'static str> {
-    Some(match registered.strip_prefix(PREFIX)? {
-        "datetime" => "2025-03-01T02:00:00Z",
-        "date" => "2025-03-01",
-        "duration" => "1h30m",
-        "byte" => "base64 text such as aGVsbG8=",
-        "uuid" | "uuid3" | "uuid4" | "uuid5" => "a UUID such as 123e4567-e89b-42d3-a456-426614174000",
-        "ipv4" => "10.0.0.1",
-        "ipv6" => "fd00::1",
-        "cidr" => "10.0.0.0/16",
-        "hostname" => "db.example.com",
-        "mac" => "00:1a:2b:3c:4d:5e",
-        _ => return None,
-    })
+pub(crate) fn example(name: &str) -> Option<&'static str> {
+    registered(name).map(|f| f.example)
 }
 
 /// What a schema node's `format` becomes: the registered name when it is checked here,
@@ -75,12 +71,11 @@ pub(crate) fn registered_name(format: &str, node_type: Option<&str>) -> Option<S
         return None;
     }
     let normalized = format.replace('-', "");
-    CHECKED.contains(&normalized.as_str()).then(|| format!("{PREFIX}{normalized}"))
+    FORMATS.iter().any(|f| f.name == normalized).then(|| format!("{PREFIX}{normalized}"))
 }
 
 static UUID: LazyLock<[Regex; 4]> = LazyLock::new(|| {
-    // strfmt's UUIDPattern, UUID3Pattern, UUID4Pattern, UUID5Pattern; fixed patterns that
-    // compile (a test compiles them).
+    // strfmt's UUIDPattern, UUID3Pattern, UUID4Pattern, UUID5Pattern.
     [
         r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
         r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
@@ -281,7 +276,7 @@ mod tests {
     use super::*;
 
     fn checks(name: &str, good: &[&str], bad: &[&str]) {
-        let f = check(name).expect(name);
+        let f = registered(&format!("{PREFIX}{name}")).expect(name).check;
         for g in good {
             assert!(f(g), "{name}: {g:?} should pass");
         }
@@ -352,13 +347,9 @@ mod tests {
         assert_eq!(registered_name("email", Some("string")), None);
         assert_eq!(registered_name("byte", Some("integer")), None);
         assert_eq!(display_name("kubernetes:datetime"), "date-time");
-        for name in CHECKED {
-            assert!(check(name).is_some(), "{name}");
-            let example = example(&format!("{PREFIX}{name}")).expect(name);
-            // The example is valid where it is a bare value.
-            if !example.contains(' ') {
-                assert!(check(name).is_some_and(|f| f(example)), "{name}: {example}");
-            }
+        // Each example passes its own check.
+        for f in FORMATS {
+            assert!((f.check)(f.example), "{}: {}", f.name, f.example);
         }
     }
 }

@@ -356,10 +356,8 @@ fn options(draft: Draft) -> jsonschema::ValidationOptions<'static> {
 /// decodes those into Go types, which check their own strings.
 fn crd_options() -> jsonschema::ValidationOptions<'static> {
     let mut o = options(Draft::Draft4).should_validate_formats(true);
-    for name in super::formats::CHECKED {
-        if let Some(check) = super::formats::check(name) {
-            o = o.with_format(format!("{}{name}", super::formats::PREFIX), check);
-        }
+    for f in super::formats::FORMATS {
+        o = o.with_format(format!("{}{}", super::formats::PREFIX, f.name), f.check);
     }
     o
 }
