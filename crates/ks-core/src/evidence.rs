@@ -122,7 +122,8 @@ pub struct DynObject {
     pub api_version: String,
     pub kind: String,
     pub metadata: ObjectMeta,
-    pub value: serde_json::Value,
+    /// Shared with the manifest document it was read from, when there is one.
+    pub value: std::sync::Arc<serde_json::Value>,
 }
 
 impl DynObject {

@@ -162,8 +162,13 @@ pub struct ManifestDoc {
     /// 1-based line range of the document in `text`.
     pub start_line: u32,
     pub end_line: u32,
-    /// The decoded document, exactly as written (unknown fields included).
-    pub value: Value,
+    /// Byte offset in `text` where line `start_line` begins ([`line_starts`] finds them for
+    /// all the documents of a file in one pass; counting from the file's start for each
+    /// document was quadratic in a file of thousands).
+    pub start_byte: usize,
+    /// The decoded document, exactly as written (unknown fields included). Shared with the
+    /// evidence's copy of the object (`DynObject`), which a CRD of megabytes would double.
+    pub value: Arc<Value>,
     pub api_version: String,
     pub kind: String,
     pub namespace: Option<String>,
@@ -252,7 +257,7 @@ impl ManifestDoc {
 
     fn positions(&self) -> &DocPositions {
         self.positions.0.get_or_init(|| {
-            let (start, end) = doc_span(&self.text, self.start_line, self.end_line);
+            let (start, end) = doc_span(&self.text, self.start_byte, self.start_line, self.end_line);
             let index = crate::yaml::PosIndex::build(&self.text[start..end], self.start_line.max(1));
             DocPositions { start, end, index }
         })
@@ -286,10 +291,29 @@ impl ManifestDoc {
 
 /// The byte range of a document's text in its file: from its first line (1-based) through
 /// the line after its last (which may close a flow collection or hold the next `---`).
-pub(crate) fn doc_span(text: &str, start_line: u32, end_line: u32) -> (usize, usize) {
-    let start = line_offset(text, start_line);
+pub(crate) fn doc_span(text: &str, start: usize, start_line: u32, end_line: u32) -> (usize, usize) {
+    let start = start.min(text.len());
     let end = start + line_offset(&text[start..], (end_line + 2).saturating_sub(start_line.max(1)));
     (start, end.max(start))
+}
+
+/// Byte offsets of the starts of 1-based `lines`, which must be ascending, in one pass
+/// over `text` (the text's length past its end).
+pub fn line_starts(text: &str, lines: impl IntoIterator<Item = u32>) -> Vec<usize> {
+    let mut newlines = memchr::memchr_iter(b'\n', text.as_bytes());
+    let (mut line, mut offset) = (1u32, 0usize);
+    let mut out = Vec::new();
+    for want in lines {
+        while line < want {
+            match newlines.next() {
+                Some(i) => offset = i + 1,
+                None => offset = text.len(),
+            }
+            line += 1;
+        }
+        out.push(offset);
+    }
+    out
 }
 
 /// Byte offset of the start of 1-based `line` (the text's length past the end). Findings
@@ -323,6 +347,7 @@ mod tests {
         assert_eq!(line_offset(text, 2), 6);
         assert_eq!(line_offset(text, 4), 12);
         assert_eq!(line_offset(text, 9), text.len());
+        assert_eq!(line_starts(text, [1, 2, 2, 4, 9]), vec![0, 6, 6, 12, text.len()]);
         assert_eq!(line_text(text, 1), Some("a: 1"));
         assert_eq!(line_text(text, 3), Some(""));
         assert_eq!(line_text(text, 4), Some("c: 3"));
@@ -350,7 +375,8 @@ mod tests {
             text,
             start_line: 3,
             end_line: 6,
-            value: Value::Null,
+            start_byte: 9,
+            value: Value::Null.into(),
             api_version: "v1".into(),
             kind: "Service".into(),
             namespace: None,

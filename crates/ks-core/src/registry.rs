@@ -239,7 +239,7 @@ pub fn lift_recorded(ev: &mut Evidence) {
         std::mem::take(&mut ev.other).into_iter().partition(|o| o.kind == KIND && o.api_version == API_VERSION);
     ev.other = rest;
     for d in docs {
-        match RegistryFacts::deserialize(&d.value) {
+        match RegistryFacts::deserialize(&*d.value) {
             Ok(f) => ev.registry.merge(f),
             Err(e) => ev.gaps.push(Gap {
                 file: None,
@@ -497,7 +497,7 @@ mod tests {
             api_version: API_VERSION.into(),
             kind: KIND.into(),
             metadata: Default::default(),
-            value: doc,
+            value: doc.into(),
         });
         lift_recorded(&mut ev);
         assert!(ev.other.is_empty());

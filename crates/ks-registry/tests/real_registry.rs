@@ -121,7 +121,7 @@ fn resolves_tags_indexes_and_missing_tags_with_one_request_per_tag() {
         api_version: ks_core::registry::API_VERSION.into(),
         kind: ks_core::registry::KIND.into(),
         metadata: Default::default(),
-        value: doc,
+        value: doc.into(),
     });
     back.finish();
     assert_eq!(back.registry, facts);

@@ -38,7 +38,9 @@ pub struct Context<'a> {
     create_failures: std::sync::OnceLock<Vec<admission::CreateFailure>>,
     /// Schema reports, one per `ev.manifests` document, computed once for the schema rules.
     schema: std::sync::OnceLock<Vec<lint::schema::SchemaReport>>,
-    /// JSON schemas of custom resources (CRDs) and of `lint --schema-dir`, compiled once.
+    /// JSON schemas of custom resources (CRDs) and of `lint --schema-dir`, compiled once:
+    /// the caller's, or those of the CRDs among the inputs.
+    given_schemas: Option<&'a lint::json_schema::Schemas>,
     schemas: std::sync::OnceLock<lint::json_schema::Schemas>,
     /// Drift of every manifest document against the cluster, computed once.
     drift: std::sync::OnceLock<Vec<Option<drift::DocDrift>>>,
@@ -55,6 +57,7 @@ impl<'a> Context<'a> {
             facts: Facts::derive(ev),
             create_failures: std::sync::OnceLock::new(),
             schema: std::sync::OnceLock::new(),
+            given_schemas: None,
             schemas: std::sync::OnceLock::new(),
             drift: std::sync::OnceLock::new(),
             xref: std::sync::OnceLock::new(),
@@ -79,17 +82,17 @@ impl<'a> Context<'a> {
 
     /// A context whose documents are checked against `schemas` (`lint --crds/--schema-dir`)
     /// instead of only the CRDs among the inputs.
-    pub fn with_schemas(ev: &'a Evidence, schemas: lint::json_schema::Schemas) -> Context<'a> {
-        let cx = Context::new(ev);
-        // A fresh context: the cell is empty.
-        let _ = cx.schemas.set(schemas);
-        cx
+    pub fn with_schemas(ev: &'a Evidence, schemas: &'a lint::json_schema::Schemas) -> Context<'a> {
+        Context { given_schemas: Some(schemas), ..Context::new(ev) }
     }
 
     /// The JSON schemas documents are checked against: those given, or the CRDs among the
     /// inputs.
     pub fn schemas(&self) -> &lint::json_schema::Schemas {
-        self.schemas.get_or_init(|| lint::json_schema::Schemas::from_inputs(&self.ev.manifests))
+        match self.given_schemas {
+            Some(given) => given,
+            None => self.schemas.get_or_init(|| lint::json_schema::Schemas::from_inputs(&self.ev.manifests)),
+        }
     }
 
     /// The schema report of every manifest document (same order as `ev.manifests`): against
@@ -121,16 +124,10 @@ pub fn run_kind(ev: &Evidence, kind: ks_core::RuleKind) -> Vec<Finding> {
 }
 
 /// [`run_kind`] with the JSON schemas of `lint --crds/--schema-dir`.
-pub fn run_kind_with(ev: &Evidence, kind: ks_core::RuleKind, schemas: lint::json_schema::Schemas) -> Vec<Finding> {
-    let mut cx = Context::with_schemas(ev, schemas);
-    let out = run_in(&cx, kind);
-    // Compiled schemas are trees of many small allocations: freeing them took a twentieth
-    // of a corpus lint. Another thread frees them while the caller reports (a CLI that
-    // exits first leaves it to the OS).
-    if let Some(schemas) = cx.schemas.take() {
-        std::thread::spawn(move || drop(schemas));
-    }
-    out
+/// The caller keeps `schemas`: compiled schemas are trees of many small allocations, and
+/// freeing them took a twentieth of a corpus lint, which a CLI about to exit can skip.
+pub fn run_kind_with(ev: &Evidence, kind: ks_core::RuleKind, schemas: &lint::json_schema::Schemas) -> Vec<Finding> {
+    run_in(&Context::with_schemas(ev, schemas), kind)
 }
 
 fn run_in(cx: &Context<'_>, kind: ks_core::RuleKind) -> Vec<Finding> {

@@ -3,6 +3,7 @@
 
 use ks_core::{ConfigMapInfo, DynObject, EventRecord, Evidence, SecretInfo};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// The `kind`/`apiVersion` head of an object, read without touching the rest.
 #[derive(serde::Deserialize, Default)]
@@ -16,15 +17,15 @@ pub struct Head {
 /// An object's JSON: text (snapshots, the API) or an already decoded value (manifests).
 trait Json {
     fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error>;
-    fn value(&self) -> Result<serde_json::Value, serde_json::Error>;
+    fn value(&self) -> Result<Arc<serde_json::Value>, serde_json::Error>;
 }
 
 impl Json for &str {
     fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self)
     }
-    fn value(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::from_str(self)
+    fn value(&self) -> Result<Arc<serde_json::Value>, serde_json::Error> {
+        serde_json::from_str(self).map(Arc::new)
     }
 }
 
@@ -32,8 +33,18 @@ impl Json for &serde_json::Value {
     fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(*self)
     }
-    fn value(&self) -> Result<serde_json::Value, serde_json::Error> {
-        Ok((*self).clone())
+    fn value(&self) -> Result<Arc<serde_json::Value>, serde_json::Error> {
+        Ok(Arc::new((*self).clone()))
+    }
+}
+
+/// A manifest document's tree, which the untyped copy shares rather than clones.
+impl Json for &Arc<serde_json::Value> {
+    fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&***self)
+    }
+    fn value(&self) -> Result<Arc<serde_json::Value>, serde_json::Error> {
+        Ok(Arc::clone(self))
     }
 }
 
@@ -59,6 +70,16 @@ pub fn add_value(
     kind: &str,
     api_version: &str,
     value: &serde_json::Value,
+) -> Result<(), serde_json::Error> {
+    add(ev, kind, api_version, value)
+}
+
+/// [`add_value`] for a tree the caller keeps too: the untyped copy shares it.
+pub fn add_shared(
+    ev: &mut Evidence,
+    kind: &str,
+    api_version: &str,
+    value: &Arc<serde_json::Value>,
 ) -> Result<(), serde_json::Error> {
     add(ev, kind, api_version, value)
 }

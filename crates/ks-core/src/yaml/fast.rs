@@ -305,23 +305,27 @@ impl<'a> Reader<'a> {
         if is_seq_indicator(self.rest()) {
             return self.block_sequence(indent, ctx);
         }
-        if self.entry_key()?.is_some() {
-            return self.block_mapping(indent, ctx);
+        match self.entry_key()? {
+            Some(first) => self.block_mapping(indent, ctx, first),
+            None => Err(Unsupported),
         }
-        Err(Unsupported)
     }
 
     fn block_sequence(&mut self, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
         let mut items = Vec::new();
+        let mut n = 0;
         loop {
             // The cursor is on `-`.
             self.c += 1;
-            let item_ctx = PathChain::Index(ctx, items.len());
-            let n = items.len();
+            let item_ctx = PathChain::Index(ctx, n);
             let prev = self.enter(|| Seg::Index(n), None);
             let value = self.node_after_indicator(indent, false, &item_ctx)?;
             self.leave(prev);
-            items.push(value);
+            n += 1;
+            // Recording positions, the values are not wanted: the collections are not built.
+            if self.index.is_none() {
+                items.push(value);
+            }
             match self.next {
                 Next::Content(n) if n == indent && is_seq_indicator(self.rest()) => {}
                 Next::Content(n) if n > indent => return Err(Unsupported),
@@ -330,10 +334,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn block_mapping(&mut self, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
+    /// A block mapping whose first key (text, position, byte after its `:`) the caller has
+    /// read: [`Reader::entry_key`] is how a mapping is recognised.
+    fn block_mapping(&mut self, indent: usize, ctx: &PathChain<'_>, first: (String, Pos, usize)) -> R<Value> {
         let mut map = Map::new();
+        let mut entry = Some(first);
         loop {
-            let Some((key, key_at, after)) = self.entry_key()? else { return Err(Unsupported) };
+            let Some((key, key_at, after)) = (match entry.take() {
+                Some(first) => Some(first),
+                None => self.entry_key()?,
+            }) else {
+                return Err(Unsupported);
+            };
             if key == "<<" {
                 return Err(Unsupported);
             }
@@ -344,7 +356,9 @@ impl<'a> Reader<'a> {
                 self.node_after_indicator(indent, true, &value_ctx)?
             };
             self.leave(prev);
-            self.insert(&mut map, key, key_at, value, ctx);
+            if self.index.is_none() {
+                self.insert(&mut map, key, key_at, value, ctx);
+            }
             match self.next {
                 Next::Content(n) if n == indent => {
                     if is_seq_indicator(self.rest()) {
@@ -407,15 +421,13 @@ impl<'a> Reader<'a> {
                 self.block_sequence(column, ctx)
             }
             b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'?' | b':' | b',' | b']' | b'}' | b'#' => Err(Unsupported),
-            _ if self.entry_key()?.is_some() => {
+            first => match self.entry_key()? {
                 // A mapping after `- ` starts a compact mapping; after `key: ` it is an error.
-                if in_map {
-                    return Err(Unsupported);
-                }
-                self.block_mapping(column, ctx)
-            }
-            b'"' | b'\'' => self.quoted_scalar(indent),
-            _ => self.plain_scalar(rest, indent),
+                Some(_) if in_map => Err(Unsupported),
+                Some(key) => self.block_mapping(column, ctx, key),
+                None if matches!(first, b'"' | b'\'') => self.quoted_scalar(indent),
+                None => self.plain_scalar(rest, indent),
+            },
         }
     }
 
@@ -443,8 +455,11 @@ impl<'a> Reader<'a> {
     /// standing alone (`description:` then the text below it, `key:` then `{}`).
     fn node_on_own_line(&mut self, n: usize, indent: usize, ctx: &PathChain<'_>) -> R<Value> {
         let rest = self.rest();
-        if is_seq_indicator(rest) || self.entry_key()?.is_some() {
-            return self.block_node(n, ctx);
+        if is_seq_indicator(rest) {
+            return self.block_sequence(n, ctx);
+        }
+        if let Some(first) = self.entry_key()? {
+            return self.block_mapping(n, ctx, first);
         }
         match rest.as_bytes()[0] {
             b'[' | b'{' => self.flow_collection(indent, ctx),

@@ -110,7 +110,7 @@ fn live_value(ev: &Evidence, kind: &str, ns: Option<&str>, name: &str) -> Option
         "ConfigMap" => ev
             .config_map(ns.unwrap_or_default(), name)
             .map(|c| serde_json::json!({"metadata": {"name": name}, "data": c.data})),
-        _ => ev.index.other.get(&ks_core::ObjectKey::new(kind, ns, name)).map(|&i| ev.other[i].value.clone()),
+        _ => ev.index.other.get(&ks_core::ObjectKey::new(kind, ns, name)).map(|&i| (*ev.other[i].value).clone()),
     }
 }
 
@@ -142,7 +142,7 @@ pub fn compare_all(ev: &Evidence, schema: &[crate::lint::schema::SchemaReport]) 
 /// Secrets compare by key names only (`data` and `stringData` both name keys).
 fn normalize_secret(doc: &ManifestDoc) -> Value {
     if doc.kind != "Secret" {
-        return doc.value.clone();
+        return (*doc.value).clone();
     }
     let mut keys = serde_json::Map::new();
     for field in ["data", "stringData"] {

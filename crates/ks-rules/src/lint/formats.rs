@@ -5,8 +5,13 @@
 //! from the name (`date-time` is `datetime`). The registry's checks are Go code with Go's
 //! semantics, which differ from JSON Schema's built-in formats (`1h30m` is a duration,
 //! `2024-01-01T10:00:00` with no offset is not a date-time), so each is written here after
-//! its Go source. Formats not in [`FORMATS`] (e.g. `email`, `uri`, `isbn`) are not checked:
-//! their Go parsers (`net/mail`, `net/url`) are not reproduced here.
+//! its Go source (the govalidator functions as kube-openapi vendors them).
+//!
+//! Two are checked only as far as is certain: `email` (Go's `net/mail` parser is not
+//! reproduced; a value without `@` is one it never accepts) and `uri` (`url.ParseRequestURI`:
+//! an empty value, a control character, or a relative reference such as `example.com/x`).
+//! `password` accepts anything, and `bsonobjectid`, which a CRD may name, is not in the
+//! registry, so the API server checks neither.
 
 use std::sync::LazyLock;
 
@@ -19,30 +24,50 @@ use regex::Regex;
 /// prefix no built-in format has, so that no other check runs under a Kubernetes name.
 pub(crate) const PREFIX: &str = "kubernetes:";
 
-/// A format checked here: its normalized name (no dashes), its check, and a valid value for
-/// messages.
+/// A format checked here: its normalized name (no dashes), its check, a valid value for
+/// messages, and whether a message may quote the value (not a social security or card
+/// number).
 pub(crate) struct Format {
     pub(crate) name: &'static str,
     pub(crate) check: fn(&str) -> bool,
     example: &'static str,
+    quote: bool,
 }
 
 /// The formats checked here.
 pub(crate) const FORMATS: &[Format] = &[
-    Format { name: "datetime", check: is_date_time, example: "2025-03-01T02:00:00Z" },
-    Format { name: "date", check: is_date, example: "2025-03-01" },
-    Format { name: "duration", check: is_duration, example: "1h30m" },
-    Format { name: "byte", check: is_base64, example: "aGVsbG8=" },
-    Format { name: "uuid", check: |s| UUID[0].is_match(s), example: "123e4567-e89b-12d3-a456-426614174000" },
-    Format { name: "uuid3", check: |s| UUID[1].is_match(s), example: "6ba7b810-9dad-31d1-80b4-00c04fd430c8" },
-    Format { name: "uuid4", check: |s| UUID[2].is_match(s), example: "123e4567-e89b-42d3-a456-426614174000" },
-    Format { name: "uuid5", check: |s| UUID[3].is_match(s), example: "6ba7b810-9dad-51d1-80b4-00c04fd430c8" },
-    Format { name: "ipv4", check: |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains('.'), example: "10.0.0.1" },
-    Format { name: "ipv6", check: |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains(':'), example: "fd00::1" },
-    Format { name: "cidr", check: is_cidr, example: "10.0.0.0/16" },
-    Format { name: "hostname", check: is_hostname, example: "db.example.com" },
-    Format { name: "mac", check: is_mac, example: "00:1a:2b:3c:4d:5e" },
+    quoted("datetime", is_date_time, "2025-03-01T02:00:00Z"),
+    quoted("date", is_date, "2025-03-01"),
+    quoted("duration", is_duration, "1h30m"),
+    quoted("byte", is_base64, "aGVsbG8="),
+    quoted("uuid", |s| UUID[0].is_match(s), "123e4567-e89b-12d3-a456-426614174000"),
+    quoted("uuid3", |s| UUID[1].is_match(s), "6ba7b810-9dad-31d1-80b4-00c04fd430c8"),
+    quoted("uuid4", |s| UUID[2].is_match(s), "123e4567-e89b-42d3-a456-426614174000"),
+    quoted("uuid5", |s| UUID[3].is_match(s), "6ba7b810-9dad-51d1-80b4-00c04fd430c8"),
+    quoted("ipv4", |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains('.'), "10.0.0.1"),
+    quoted("ipv6", |s| s.parse::<std::net::IpAddr>().is_ok() && s.contains(':'), "fd00::1"),
+    quoted("cidr", is_cidr, "10.0.0.0/16"),
+    quoted("hostname", is_hostname, "db.example.com"),
+    quoted("mac", is_mac, "00:1a:2b:3c:4d:5e"),
+    quoted("email", |s| s.contains('@'), "admin@example.com"),
+    quoted("uri", is_request_uri, "https://example.com/path"),
+    quoted("hexcolor", |s| GOVALIDATOR.hexcolor.is_match(s), "#ff8800"),
+    quoted("rgbcolor", |s| GOVALIDATOR.rgbcolor.is_match(s), "rgb(255,136,0)"),
+    quoted("isbn", |s| is_isbn(s, 10) || is_isbn(s, 13), "9780306406157"),
+    quoted("isbn10", |s| is_isbn(s, 10), "0306406152"),
+    quoted("isbn13", |s| is_isbn(s, 13), "9780306406157"),
+    unquoted("ssn", is_ssn, "123-45-6789"),
+    unquoted("creditcard", is_credit_card, "4111 1111 1111 1111"),
 ];
+
+const fn quoted(name: &'static str, check: fn(&str) -> bool, example: &'static str) -> Format {
+    Format { name, check, example, quote: true }
+}
+
+/// A format whose values a message must not quote.
+const fn unquoted(name: &'static str, check: fn(&str) -> bool, example: &'static str) -> Format {
+    Format { name, check, example, quote: false }
+}
 
 /// The format registered as `registered` (`kubernetes:datetime`).
 fn registered(registered: &str) -> Option<&'static Format> {
@@ -61,6 +86,12 @@ pub(crate) fn display_name(registered: &str) -> &str {
 /// A value of the format, for the message.
 pub(crate) fn example(name: &str) -> Option<&'static str> {
     registered(name).map(|f| f.example)
+}
+
+/// Whether a message may quote a value that breaks the format: a social security or card
+/// number is not printed, as a Secret's values are not.
+pub(crate) fn quotes_value(name: &str) -> bool {
+    registered(name).is_none_or(|f| f.quote)
 }
 
 /// What a schema node's `format` becomes: the registered name when it is checked here,
@@ -271,6 +302,105 @@ fn is_mac(s: &str) -> bool {
     }
 }
 
+/// The patterns of the govalidator functions kube-openapi registers. Go's `\d` and `\s`
+/// are ASCII, so they are spelled out (the regex crate's are Unicode).
+struct Govalidator {
+    credit_card: Regex,
+    isbn10: Regex,
+    isbn13: Regex,
+    hexcolor: Regex,
+    rgbcolor: Regex,
+    ssn: Regex,
+}
+
+static GOVALIDATOR: LazyLock<Govalidator> = LazyLock::new(|| {
+    let rx = |p: &str| Regex::new(p).expect("fixed pattern");
+    let byte = "(0|[1-9][0-9]?|1[0-9][0-9]?|2[0-4][0-9]|25[0-5])";
+    let ws = "[\t\n\x0C\r ]*";
+    Govalidator {
+        credit_card: rx(
+            "^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35[0-9]{3})[0-9]{11})$",
+        ),
+        isbn10: rx("^(?:[0-9]{9}X|[0-9]{10})$"),
+        isbn13: rx("^(?:[0-9]{13})$"),
+        hexcolor: rx("^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"),
+        rgbcolor: rx(&format!("^rgb\\({ws}{byte}{ws},{ws}{byte}{ws},{ws}{byte}{ws}\\)$")),
+        ssn: rx("^[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}$"),
+    }
+});
+
+/// govalidator's `IsSSN`: 11 bytes, three digits, two, four, with optional `-` or space.
+fn is_ssn(s: &str) -> bool {
+    s.len() == 11 && GOVALIDATOR.ssn.is_match(s)
+}
+
+/// govalidator's `IsCreditCard`: the digits alone (everything else dropped) match a card
+/// number's pattern and pass the Luhn check.
+fn is_credit_card(s: &str) -> bool {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if !GOVALIDATOR.credit_card.is_match(&digits) {
+        return false;
+    }
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            match i % 2 {
+                0 => d,
+                _ if d * 2 >= 10 => d * 2 % 10 + 1,
+                _ => d * 2,
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// govalidator's `IsISBN` for `version` 10 or 13: ASCII spaces and dashes dropped, the
+/// pattern, and the check digit.
+fn is_isbn(s: &str, version: u32) -> bool {
+    let clean: Vec<u8> = s.bytes().filter(|b| !matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ' | b'-')).collect();
+    let Ok(clean) = std::str::from_utf8(&clean) else { return false };
+    let d = |i: usize| u32::from(clean.as_bytes()[i] - b'0');
+    if version == 10 {
+        if !GOVALIDATOR.isbn10.is_match(clean) {
+            return false;
+        }
+        let last = if clean.as_bytes()[9] == b'X' { 10 } else { d(9) };
+        ((0..9).map(|i| (i as u32 + 1) * d(i)).sum::<u32>() + 10 * last) % 11 == 0
+    } else {
+        if !GOVALIDATOR.isbn13.is_match(clean) {
+            return false;
+        }
+        let sum: u32 = (0..12).map(|i| [1, 3][i % 2] * d(i)).sum();
+        d(12) == (10 - sum % 10) % 10
+    }
+}
+
+/// What is certain of Go's `url.ParseRequestURI` (kube-openapi's `uri`): an empty value, a
+/// control character, a `:` with no scheme before it, and a relative reference (no scheme,
+/// not a path from `/`, not `*`) always fail. Finer errors (a bad port, `%` escape or IPv6
+/// host) are not judged here.
+fn is_request_uri(s: &str) -> bool {
+    if s.is_empty() || s.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return false;
+    }
+    if s == "*" {
+        return true;
+    }
+    // Go's getScheme: letters, then letters, digits, `+`, `-` or `.`, up to a `:`.
+    for (i, c) in s.bytes().enumerate() {
+        match c {
+            b'a'..=b'z' | b'A'..=b'Z' => {}
+            b'0'..=b'9' | b'+' | b'-' | b'.' if i > 0 => {}
+            b':' => return i > 0,
+            _ => break,
+        }
+    }
+    s.starts_with('/')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +467,23 @@ mod tests {
             &["00:1a:2b:3c:4d:5e", "00-1A-2B-3C-4D-5E", "001a.2b3c.4d5e", "00:1a:2b:3c:4d:5e:6f:70"],
             &["00:1a:2b:3c:4d", "001a2b3c4d5e", "00:1a:2b:3c:4d:5g"],
         );
+        checks("email", &["admin@example.com", "Ops <ops@example.com>"], &["admin", "", "example.com"]);
+        checks(
+            "uri",
+            &["https://example.com/x?y=1", "/healthz", "*", "mailto:ops@example.com", "s3://bucket/key"],
+            &["", "example.com/x", "healthz", "?q=1", ":8080/x", "1http://x", "http://exa\tmple.com"],
+        );
+        checks("hexcolor", &["#ff8800", "FFF", "#abc"], &["#ff880", "ff88000", "#ggg", ""]);
+        checks("rgbcolor", &["rgb(255,136,0)", "rgb( 0 , 10 , 255 )"], &["rgb(256,0,0)", "rgb(1,2)", "RGB(1,2,3)"]);
+        checks("ssn", &["123-45-6789", "123 45 6789"], &["123456789", "123-45-678a", "١٢٣-45-6789"]);
+        checks(
+            "creditcard",
+            &["4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005"],
+            &["4111 1111 1111 1112", "1234 5678 9012 3456", "４111111111111111"],
+        );
+        checks("isbn10", &["0306406152", "0-306-40615-2", "080442957X"], &["0306406153", "030640615", "080442957x"]);
+        checks("isbn13", &["9780306406157", "978-0-306-40615-7"], &["9780306406158", "978030640615"]);
+        checks("isbn", &["0306406152", "9780306406157"], &["0306406153", "9780306406158"]);
     }
 
     #[test]
@@ -344,7 +491,11 @@ mod tests {
         assert_eq!(registered_name("date-time", Some("string")).as_deref(), Some("kubernetes:datetime"));
         assert_eq!(registered_name("date-time", None).as_deref(), Some("kubernetes:datetime"));
         assert_eq!(registered_name("int32", Some("integer")), None);
-        assert_eq!(registered_name("email", Some("string")), None);
+        assert_eq!(registered_name("email", Some("string")).as_deref(), Some("kubernetes:email"));
+        assert_eq!(registered_name("password", Some("string")), None);
+        assert_eq!(registered_name("bsonobjectid", Some("string")), None);
+        assert!(!quotes_value("kubernetes:ssn") && !quotes_value("kubernetes:creditcard"));
+        assert!(quotes_value("kubernetes:datetime"));
         assert_eq!(registered_name("byte", Some("integer")), None);
         assert_eq!(display_name("kubernetes:datetime"), "date-time");
         // Each example passes its own check.

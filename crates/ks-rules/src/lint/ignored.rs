@@ -7,6 +7,12 @@
 //! Scalars and enums are handed to serde_json's own `&Value` deserializer, so values decode
 //! and fail exactly as they do there; lists and maps are walked here, to know where they are.
 //! `tests::agrees_with_serde_ignored_on_the_corpus` holds it to `serde_ignored`.
+//!
+//! The decoded value is not given back, only whether it decodes: a field or map key that
+//! wants a `String` and holds one is handed an empty string, since copying the text only
+//! to drop it was most of decoding a CRD (descriptions are most of its bytes). No API type
+//! checks a `String`'s content; those that do (times, byte strings, quantities' parsers,
+//! enums) ask for `str`, an identifier or anything, and get the real text.
 
 use std::cell::RefCell;
 
@@ -15,12 +21,12 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Error, Value};
 
-/// Decode `v` as `T`, pushing the path of each field `T` ignores onto `unknown`.
-pub fn decode<'de, T: de::Deserialize<'de>>(v: &'de Value, unknown: &mut Vec<FieldPath>) -> Result<T, Error> {
+/// Whether `v` decodes as `T`, pushing the path of each field `T` ignores onto `unknown`.
+pub fn decode<'de, T: de::Deserialize<'de>>(v: &'de Value, unknown: &mut Vec<FieldPath>) -> Result<(), Error> {
     let sink = RefCell::new(std::mem::take(unknown));
     let result = T::deserialize(Tracked { v, path: &PathChain::Root, sink: &sink });
     *unknown = sink.into_inner();
-    result
+    result.map(drop)
 }
 
 struct Tracked<'s, 'p, 'de> {
@@ -76,8 +82,16 @@ impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
     to_serde_json! {
         deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32
-        deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_bytes
+        deserialize_f64 deserialize_char deserialize_str deserialize_bytes
         deserialize_byte_buf deserialize_unit deserialize_identifier
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.v {
+            // Only whether it decodes is kept (see the module docs).
+            Value::String(_) => visitor.visit_borrowed_str(""),
+            v => v.deserialize_string(visitor),
+        }
     }
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -180,7 +194,7 @@ impl<'de> MapAccess<'de> for Map<'_, '_, 'de> {
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         let Some((k, v)) = self.entries.next() else { return Ok(None) };
         self.value = Some((k, v));
-        seed.deserialize(BorrowedStrDeserializer::new(k)).map(Some)
+        seed.deserialize(Key(k)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -191,5 +205,35 @@ impl<'de> MapAccess<'de> for Map<'_, '_, 'de> {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.entries.len())
+    }
+}
+
+/// A map key: a struct's field name is matched as written; a `String` key of a map is not
+/// copied (see the module docs).
+struct Key<'de>(&'de str);
+
+impl<'de> Deserializer<'de> for Key<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        BorrowedStrDeserializer::new(self.0).deserialize_any(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_borrowed_str("")
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        BorrowedStrDeserializer::new(self.0).deserialize_enum(name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }

@@ -868,7 +868,11 @@ fn describe(err: &ValidationError<'_>, doc: &Value, at: &FieldPath, secret: bool
         ValidationErrorKind::FalseSchema => "is not allowed here".to_string(),
         ValidationErrorKind::Format { format } => {
             // The API server's words: `must be of type date-time: "yesterday"`.
-            let shown = value.as_deref().map(|v| format!(": {v}")).unwrap_or_default();
+            let shown = value
+                .as_deref()
+                .filter(|_| super::formats::quotes_value(format))
+                .map(|v| format!(": {v}"))
+                .unwrap_or_default();
             let e = super::formats::example(format).map(|e| format!(" (e.g. {e})")).unwrap_or_default();
             format!("must be of type {}{shown}{e}", super::formats::display_name(format))
         }

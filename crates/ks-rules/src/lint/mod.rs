@@ -135,6 +135,7 @@ pub(crate) fn test_doc(value: serde_json::Value) -> ManifestDoc {
         text: std::sync::Arc::from(""),
         start_line: 1,
         end_line: 1,
+        start_byte: 0,
         api_version: value["apiVersion"].as_str().unwrap_or_default().to_string(),
         kind: value["kind"].as_str().unwrap_or_default().to_string(),
         namespace: meta("namespace"),
@@ -143,6 +144,6 @@ pub(crate) fn test_doc(value: serde_json::Value) -> ManifestDoc {
         duplicate_keys: Vec::new(),
         prefix: FieldPath::default(),
         positions: Default::default(),
-        value,
+        value: value.into(),
     }
 }

@@ -143,7 +143,7 @@ impl<'a> PodTemplate<'a> {
         // The spec's parent holds the metadata beside it.
         let (parent, spec) = match spec_at.rsplit_once('.') {
             Some((parent, last)) => (FieldPath::parse(parent).get(&doc.value)?, last),
-            None => (&doc.value, spec_at),
+            None => (&*doc.value, spec_at),
         };
         let spec_value = parent.get(spec).filter(|v| v.is_object())?;
         let meta = parent.get("metadata").unwrap_or(&Value::Null);

@@ -299,7 +299,7 @@ pub fn check(doc: &ManifestDoc) -> SchemaReport {
     // serde stops at the first type error, so a document with one would hide every later
     // type error and unknown field. Remove the offending field and decode again until the
     // rest decodes (each round costs one decode, and only invalid documents pay it).
-    let mut value = std::borrow::Cow::Borrowed(&doc.value);
+    let mut value = std::borrow::Cow::Borrowed(&*doc.value);
     let mut invalid: Vec<(FieldPath, String)> = Vec::new();
     let (unknown, decodes) = loop {
         let (unknown, error) = check(&value);

@@ -19,7 +19,7 @@ use serde_json::Value;
 pub use render::{HelmOptions, RenderError};
 
 use crate::SourceError;
-use crate::objects::add_value;
+use crate::objects::add_shared;
 
 /// How `lint` reads its inputs.
 #[derive(Clone, Debug)]
@@ -291,11 +291,16 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
     }
     let (docs, err) = ks_core::yaml::parse_stream(body);
     let sources = if text.contains("# Source: ") { helm_sources(&text) } else { Vec::new() };
-    for doc in docs {
+    let starts = ks_core::manifest::line_starts(&text, docs.iter().map(|d| d.start_line));
+    for (doc, start_byte) in docs.into_iter().zip(starts) {
         let template = sources.iter().rev().find(|(line, _)| *line < doc.start_line).map(|(_, s)| s.clone());
-        let Value::Object(ref map) = doc.value else { continue };
-        let items = match (map.get("kind").and_then(Value::as_str), map.get("items")) {
-            (Some(k), Some(Value::Array(items))) if k.ends_with("List") => Some(items.clone()),
+        let mut value = doc.value;
+        let Value::Object(ref mut map) = value else { continue };
+        let is_list = map.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+            && map.get("items").is_some_and(Value::is_array);
+        // The list itself is not kept: its items are taken, not copied.
+        let items = match is_list.then(|| map.remove("items")).flatten() {
+            Some(Value::Array(items)) => Some(items),
             _ => None,
         };
         let base = ManifestDoc {
@@ -303,7 +308,8 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
             text: text.clone(),
             start_line: doc.start_line,
             end_line: doc.end_line,
-            value: Value::Null,
+            start_byte,
+            value: Value::Null.into(),
             api_version: String::new(),
             kind: String::new(),
             namespace: None,
@@ -322,7 +328,7 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
                     add_doc(d, item, ev);
                 }
             }
-            None => add_doc(base, doc.value, ev),
+            None => add_doc(base, value, ev),
         }
     }
     if let Some(e) = err {
@@ -345,7 +351,8 @@ fn add_doc(mut d: ManifestDoc, value: Value, ev: &mut Evidence) {
     d.name = text(&meta["name"]).or_else(|| text(&meta["generateName"])).unwrap_or_default();
     // The typed copy is what the rules shared with snapshots read; a document that does not
     // decode is left to the schema rules, which say why.
-    let _ = add_value(ev, &d.kind, &d.api_version, &value);
+    let value = Arc::new(value);
+    let _ = add_shared(ev, &d.kind, &d.api_version, &value);
     d.value = value;
     ev.manifests.push(d);
 }
