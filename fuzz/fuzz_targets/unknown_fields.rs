@@ -1,7 +1,8 @@
 //! The unknown-field decoder over borrowed paths (`ks_rules::lint::ignored`) against
-//! `serde_ignored`: on any document of a kind with a schema, the same unknown fields and the
-//! same decode error. The first byte picks the kind; the rest is read as YAML and given that
-//! kind, so the fuzzer explores field shapes rather than looking for `kind: Deployment`.
+//! `serde_ignored` and `serde_path_to_error`: on any document of a kind with a schema, the
+//! same unknown fields and the same decode error at the same path. The first byte picks the
+//! kind; the rest is read as YAML and given that kind, so the fuzzer explores field shapes
+//! rather than looking for `kind: Deployment`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -10,9 +10,11 @@
 //!
 //! The decoded value is not given back, only whether it decodes: a field or map key that
 //! wants a `String` and holds one is handed an empty string, since copying the text only
-//! to drop it was most of decoding a CRD (descriptions are most of its bytes). No API type
-//! checks a `String`'s content; those that do (times, byte strings, quantities' parsers,
-//! enums) ask for `str`, an identifier or anything, and get the real text.
+//! to drop it was most of decoding a CRD (descriptions are most of its bytes). The one
+//! `String` whose content API types check is an object's `apiVersion` and `kind` (against
+//! the type's), which get the real text; types that parse text (times, byte strings,
+//! enums, quantities, int-or-strings) ask for `str`, an identifier or anything, and get it
+//! too.
 
 use std::cell::RefCell;
 
@@ -21,24 +23,56 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Error, Value};
 
-/// Whether `v` decodes as `T`, pushing the path of each field `T` ignores onto `unknown`.
-pub fn decode<'de, T: de::Deserialize<'de>>(v: &'de Value, unknown: &mut Vec<FieldPath>) -> Result<(), Error> {
-    let sink = RefCell::new(std::mem::take(unknown));
+/// Whether `v` decodes as `T`, pushing the path of each field `T` ignores onto `unknown`;
+/// when it does not, the error and where it is (the innermost value being decoded when it
+/// happened, as `serde_path_to_error` places it).
+pub fn decode<'de, T: de::Deserialize<'de>>(
+    v: &'de Value,
+    unknown: &mut Vec<FieldPath>,
+) -> Result<(), (Error, FieldPath)> {
+    let sink = RefCell::new(Sink { unknown: std::mem::take(unknown), error_at: None });
     let result = T::deserialize(Tracked { v, path: &PathChain::Root, sink: &sink });
-    *unknown = sink.into_inner();
-    result.map(drop)
+    let sink = sink.into_inner();
+    *unknown = sink.unknown;
+    result.map(drop).map_err(|e| (e, sink.error_at.unwrap_or_default()))
+}
+
+struct Sink {
+    unknown: Vec<FieldPath>,
+    error_at: Option<FieldPath>,
 }
 
 struct Tracked<'s, 'p, 'de> {
     v: &'de Value,
     path: &'p PathChain<'p>,
-    sink: &'s RefCell<Vec<FieldPath>>,
+    sink: &'s RefCell<Sink>,
+}
+
+/// An error passes every value that encloses the one it happened in: the first to see it
+/// says where it is.
+fn noted<T>(path: &PathChain<'_>, sink: &RefCell<Sink>, result: Result<T, Error>) -> Result<T, Error> {
+    if result.is_err() {
+        let mut sink = sink.borrow_mut();
+        if sink.error_at.is_none() {
+            sink.error_at = Some(path.to_field_path());
+        }
+    }
+    result
 }
 
 impl<'de> Tracked<'_, '_, 'de> {
     /// A list or a map is walked here; anything else is serde_json's to decode (or reject,
     /// with its own message).
     fn compound<V: Visitor<'de>>(
+        self,
+        visitor: V,
+        other: impl FnOnce(&'de Value, V) -> Result<V::Value, Error>,
+    ) -> Result<V::Value, Error> {
+        let (path, sink) = (self.path, self.sink);
+        noted(path, sink, self.walk(visitor, other))
+    }
+
+    fn walk<V: Visitor<'de>>(
         self,
         visitor: V,
         other: impl FnOnce(&'de Value, V) -> Result<V::Value, Error>,
@@ -71,7 +105,7 @@ impl<'de> Tracked<'_, '_, 'de> {
 macro_rules! to_serde_json {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            self.v.$method(visitor)
+            noted(self.path, self.sink, self.v.$method(visitor))
         }
     )*};
 }
@@ -87,11 +121,13 @@ impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.v {
+        let checked = matches!(self.path, PathChain::Key(_, "apiVersion" | "kind"));
+        let result = match self.v {
             // Only whether it decodes is kept (see the module docs).
-            Value::String(_) => visitor.visit_borrowed_str(""),
+            Value::String(_) if !checked => visitor.visit_borrowed_str(""),
             v => v.deserialize_string(visitor),
-        }
+        };
+        noted(self.path, self.sink, result)
     }
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -129,18 +165,21 @@ impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Error> {
-        self.v.deserialize_unit_struct(name, visitor)
+        noted(self.path, self.sink, self.v.deserialize_unit_struct(name, visitor))
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.v {
+        let (path, sink) = (self.path, self.sink);
+        let result = match self.v {
             Value::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
-        }
+        };
+        noted(path, sink, result)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
+        let (path, sink) = (self.path, self.sink);
+        noted(path, sink, visitor.visit_newtype_struct(self))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -150,11 +189,11 @@ impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         // No API type of k8s-openapi decodes an enum from a map; serde_json decides.
-        self.v.deserialize_enum(name, variants, visitor)
+        noted(self.path, self.sink, self.v.deserialize_enum(name, variants, visitor))
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.sink.borrow_mut().push(self.path.to_field_path());
+        self.sink.borrow_mut().unknown.push(self.path.to_field_path());
         visitor.visit_unit()
     }
 }
@@ -163,7 +202,7 @@ struct Seq<'s, 'p, 'de> {
     items: std::slice::Iter<'de, Value>,
     index: usize,
     path: &'p PathChain<'p>,
-    sink: &'s RefCell<Vec<FieldPath>>,
+    sink: &'s RefCell<Sink>,
 }
 
 impl<'de> SeqAccess<'de> for Seq<'_, '_, 'de> {
@@ -185,7 +224,7 @@ struct Map<'s, 'p, 'de> {
     entries: serde_json::map::Iter<'de>,
     value: Option<(&'de str, &'de Value)>,
     path: &'p PathChain<'p>,
-    sink: &'s RefCell<Vec<FieldPath>>,
+    sink: &'s RefCell<Sink>,
 }
 
 impl<'de> MapAccess<'de> for Map<'_, '_, 'de> {
