@@ -300,25 +300,22 @@ pub(crate) fn doc_span(text: &str, start: usize, start_line: u32, end_line: u32)
 /// Byte offsets of the starts of 1-based `lines`, which must be ascending, in one pass
 /// over `text` (the text's length past its end).
 pub fn line_starts(text: &str, lines: impl IntoIterator<Item = u32>) -> Vec<usize> {
-    let mut newlines = memchr::memchr_iter(b'\n', text.as_bytes());
     let (mut line, mut offset) = (1u32, 0usize);
-    let mut out = Vec::new();
-    for want in lines {
-        while line < want {
-            match newlines.next() {
-                Some(i) => offset = i + 1,
-                None => offset = text.len(),
+    lines
+        .into_iter()
+        .map(|want| {
+            if want > line {
+                offset += line_offset(&text[offset..], want - line + 1);
+                line = want;
             }
-            line += 1;
-        }
-        out.push(offset);
-    }
-    out
+            offset
+        })
+        .collect()
 }
 
 /// Byte offset of the start of 1-based `line` (the text's length past the end). Findings
 /// locate fields in files of thousands of documents, so newlines are found with memchr.
-fn line_offset(text: &str, line: u32) -> usize {
+pub(crate) fn line_offset(text: &str, line: u32) -> usize {
     if line <= 1 {
         return 0;
     }

@@ -340,11 +340,9 @@ impl<'a> Reader<'a> {
         let mut map = Map::new();
         let mut entry = Some(first);
         loop {
-            let Some((key, key_at, after)) = (match entry.take() {
-                Some(first) => Some(first),
-                None => self.entry_key()?,
-            }) else {
-                return Err(Unsupported);
+            let (key, key_at, after) = match entry.take() {
+                Some(first) => first,
+                None => self.entry_key()?.ok_or(Unsupported)?,
             };
             if key == "<<" {
                 return Err(Unsupported);

@@ -440,7 +440,7 @@ pub fn index_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: 
             at.pop();
         }
     }
-    let start = crate::manifest::line_starts(text, [doc.start_line])[0];
+    let start = crate::manifest::line_offset(text, doc.start_line);
     let (from, to) = crate::manifest::doc_span(text, start, doc.start_line, doc.end_line);
     let doc_text = &text[from..to];
     if doc_text.len() > max_len {

@@ -360,17 +360,16 @@ fn is_credit_card(s: &str) -> bool {
 /// govalidator's `IsISBN` for `version` 10 or 13: ASCII spaces and dashes dropped, the
 /// pattern, and the check digit.
 fn is_isbn(s: &str, version: u32) -> bool {
-    let clean: Vec<u8> = s.bytes().filter(|b| !matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ' | b'-')).collect();
-    let Ok(clean) = std::str::from_utf8(&clean) else { return false };
+    let clean: String = s.chars().filter(|c| !matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' ' | '-')).collect();
     let d = |i: usize| u32::from(clean.as_bytes()[i] - b'0');
     if version == 10 {
-        if !GOVALIDATOR.isbn10.is_match(clean) {
+        if !GOVALIDATOR.isbn10.is_match(&clean) {
             return false;
         }
         let last = if clean.as_bytes()[9] == b'X' { 10 } else { d(9) };
         ((0..9).map(|i| (i as u32 + 1) * d(i)).sum::<u32>() + 10 * last) % 11 == 0
     } else {
-        if !GOVALIDATOR.isbn13.is_match(clean) {
+        if !GOVALIDATOR.isbn13.is_match(&clean) {
             return false;
         }
         let sum: u32 = (0..12).map(|i| [1, 3][i % 2] * d(i)).sum();

@@ -6,7 +6,8 @@
 //!
 //! Scalars and enums are handed to serde_json's own `&Value` deserializer, so values decode
 //! and fail exactly as they do there; lists and maps are walked here, to know where they are.
-//! `tests::agrees_with_serde_ignored_on_the_corpus` holds it to `serde_ignored`.
+//! `tests::agrees_with_serde_ignored_on_the_corpus` holds it to `serde_ignored` (unknown
+//! fields, errors) and `serde_path_to_error` (where an error is).
 //!
 //! The decoded value is not given back, only whether it decodes: a field or map key that
 //! wants a `String` and holds one is handed an empty string, since copying the text only
@@ -168,18 +169,17 @@ impl<'de> Deserializer<'de> for Tracked<'_, '_, 'de> {
         noted(self.path, self.sink, self.v.deserialize_unit_struct(name, visitor))
     }
 
+    // These two hand the same value, at the same path, to the inner type's decode, which
+    // notes any error there.
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let (path, sink) = (self.path, self.sink);
-        let result = match self.v {
+        match self.v {
             Value::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
-        };
-        noted(path, sink, result)
+        }
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
-        let (path, sink) = (self.path, self.sink);
-        noted(path, sink, visitor.visit_newtype_struct(self))
+        visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
