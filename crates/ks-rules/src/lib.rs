@@ -91,7 +91,9 @@ impl<'a> Context<'a> {
     pub fn schemas(&self) -> &lint::json_schema::Schemas {
         match self.given_schemas {
             Some(given) => given,
-            None => self.schemas.get_or_init(|| lint::json_schema::Schemas::from_inputs(&self.ev.manifests)),
+            None => self
+                .schemas
+                .get_or_init(|| lint::json_schema::Schemas::from_inputs(&self.ev.manifests, self.ev.kube_version)),
         }
     }
 

@@ -12,6 +12,9 @@
 //! an empty value, a control character, or a relative reference such as `example.com/x`).
 //! `password` accepts anything, and `bsonobjectid`, which a CRD may name, is not in the
 //! registry, so the API server checks neither.
+//!
+//! `k8s-short-name` and `k8s-long-name` joined the formats a CRD may use in 1.34; an API
+//! server of an older `--kube-version` drops them from the schema, and so does this module.
 
 use std::sync::LazyLock;
 
@@ -25,13 +28,15 @@ use regex::Regex;
 pub(crate) const PREFIX: &str = "kubernetes:";
 
 /// A format checked here: its normalized name (no dashes), its check, a valid value for
-/// messages, and whether a message may quote the value (not a social security or card
-/// number).
+/// messages, whether a message may quote the value (not a social security or card number),
+/// and the Kubernetes minor version whose API server first checks it (older ones drop the
+/// format from the schema).
 pub(crate) struct Format {
     pub(crate) name: &'static str,
     pub(crate) check: fn(&str) -> bool,
     example: &'static str,
     quote: bool,
+    since_minor: u32,
 }
 
 /// The formats checked here.
@@ -58,15 +63,19 @@ pub(crate) const FORMATS: &[Format] = &[
     quoted("isbn13", |s| is_isbn(s, 13), "9780306406157"),
     unquoted("ssn", is_ssn, "123-45-6789"),
     unquoted("creditcard", is_credit_card, "4111 1111 1111 1111"),
+    quoted("quantity", is_quantity, "10Gi"),
+    // formats.go's second set, introduced in 1.34 (strfmt/kubernetes-extensions.go).
+    Format { since_minor: 34, ..quoted("k8sshortname", is_short_name, "my-name") },
+    Format { since_minor: 34, ..quoted("k8slongname", is_long_name, "my-name.example.com") },
 ];
 
 const fn quoted(name: &'static str, check: fn(&str) -> bool, example: &'static str) -> Format {
-    Format { name, check, example, quote: true }
+    Format { name, check, example, quote: true, since_minor: 0 }
 }
 
 /// A format whose values a message must not quote.
 const fn unquoted(name: &'static str, check: fn(&str) -> bool, example: &'static str) -> Format {
-    Format { name, check, example, quote: false }
+    Format { name, check, example, quote: false, since_minor: 0 }
 }
 
 /// The format registered as `registered` (`kubernetes:datetime`).
@@ -79,6 +88,8 @@ fn registered(registered: &str) -> Option<&'static Format> {
 pub(crate) fn display_name(registered: &str) -> &str {
     match registered.strip_prefix(PREFIX).unwrap_or(registered) {
         "datetime" => "date-time",
+        "k8sshortname" => "k8s-short-name",
+        "k8slongname" => "k8s-long-name",
         other => other,
     }
 }
@@ -94,15 +105,16 @@ pub(crate) fn quotes_value(name: &str) -> bool {
     registered(name).is_none_or(|f| f.quote)
 }
 
-/// What a schema node's `format` becomes: the registered name when it is checked here,
-/// `None` (drop it) otherwise. Like `StripUnsupportedFormatsPostProcessor`, string formats
-/// apply to a node of type `string` or of no single type.
-pub(crate) fn registered_name(format: &str, node_type: Option<&str>) -> Option<String> {
+/// What a schema node's `format` becomes for an API server of minor version `minor`: the
+/// registered name when it is checked here, `None` (drop it) otherwise. Like
+/// `StripUnsupportedFormatsPostProcessorForVersion`, string formats apply to a node of type
+/// `string` or of no single type, and a format newer than the server is dropped.
+pub(crate) fn registered_name(format: &str, node_type: Option<&str>, minor: u32) -> Option<String> {
     if !matches!(node_type, None | Some("string")) {
         return None;
     }
     let normalized = format.replace('-', "");
-    FORMATS.iter().any(|f| f.name == normalized).then(|| format!("{PREFIX}{normalized}"))
+    FORMATS.iter().any(|f| f.name == normalized && f.since_minor <= minor).then(|| format!("{PREFIX}{normalized}"))
 }
 
 static UUID: LazyLock<[Regex; 4]> = LazyLock::new(|| {
@@ -115,6 +127,83 @@ static UUID: LazyLock<[Regex; 4]> = LazyLock::new(|| {
     ]
     .map(|p| Regex::new(p).expect("fixed pattern"))
 });
+
+/// strfmt's `isQuantity`: apimachinery's `resource.ParseQuantity` succeeds. A sign, digits
+/// with at most one `.`, then a suffix: a decimal one (`n` `u` `m` `k` `M` `G` `T` `P` `E`
+/// or none), a binary one (`Ki` ... `Ei`), or `e`/`E` with an integer exponent. Go's parser
+/// takes a number with no digits as zero (`Gi`, `.`, `-`) except where it falls back to its
+/// arbitrary-precision path, which needs a digit: an exponent below -9, or `Pi`/`Ei`.
+fn is_quantity(s: &str) -> bool {
+    if s.is_empty() {
+        return false;
+    }
+    let b = s.as_bytes();
+    let digits_from = |i: usize| i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut pos = usize::from(matches!(b[0], b'+' | b'-'));
+    pos = digits_from(pos);
+    if b.get(pos) == Some(&b'.') {
+        pos = digits_from(pos + 1);
+    }
+    let (number, suffix) = s.split_at(pos);
+    // parseQuantityString: suffix letters, then an optional sign and digits, then the end.
+    let letters = suffix.bytes().take_while(|c| b"eEinumkKMGTP".contains(c)).count();
+    let mut end = pos + letters;
+    if matches!(b.get(end), Some(b'+' | b'-')) {
+        end += 1;
+    }
+    if digits_from(end) != b.len() {
+        return false;
+    }
+    // quantitySuffixer.interpret: the exponent of ten or of two the suffix stands for.
+    let (binary, exponent) = match suffix {
+        "" => (false, 0),
+        "n" => (false, -9),
+        "u" => (false, -6),
+        "m" => (false, -3),
+        "k" => (false, 3),
+        "M" => (false, 6),
+        "G" => (false, 9),
+        "T" => (false, 12),
+        "P" => (false, 15),
+        "E" => (false, 18),
+        "Ki" => (true, 10),
+        "Mi" => (true, 20),
+        "Gi" => (true, 30),
+        "Ti" => (true, 40),
+        "Pi" => (true, 50),
+        "Ei" => (true, 60),
+        _ => match suffix.strip_prefix(['e', 'E']).map(str::parse::<i64>) {
+            // Go keeps the low 32 bits of the exponent (`int32(parsed)`).
+            Some(Ok(e)) => (false, e as i32),
+            _ => return false,
+        },
+    };
+    if number.bytes().any(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    // No digits: the number is "0", one digit long; the fast int64 path takes it unless the
+    // scale is below nano, or a binary suffix leaves no precision (Go's `15 - len(num) -
+    // exponent*3/10 - 1 >= 0`, true up to `Ti`).
+    if binary { exponent * 3 / 10 <= 13 } else { exponent >= -9 }
+}
+
+/// strfmt's `IsShortName`: a lower-case RFC 1123 label of at most 63 characters.
+fn is_short_name(s: &str) -> bool {
+    s.len() <= 63 && is_label(s)
+}
+
+/// strfmt's `IsLongName`: dot-separated lower-case labels (of any length), at most 253
+/// characters in all.
+fn is_long_name(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label)
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+fn is_label(s: &str) -> bool {
+    let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let b = s.as_bytes();
+    b.first().is_some_and(ok) && b.last().is_some_and(ok) && b.iter().all(|c| ok(c) || *c == b'-')
+}
 
 /// strfmt's `IsDate`: Go's `time.Parse("2006-01-02", s)`, which checks the day exists.
 fn is_date(s: &str) -> bool {
@@ -483,20 +572,86 @@ mod tests {
         checks("isbn10", &["0306406152", "0-306-40615-2", "080442957X"], &["0306406153", "030640615", "080442957x"]);
         checks("isbn13", &["9780306406157", "978-0-306-40615-7"], &["9780306406158", "978030640615"]);
         checks("isbn", &["0306406152", "9780306406157"], &["0306406153", "9780306406158"]);
+        // apimachinery's TestQuantityParse invalid cases, and the corners of its parser: a
+        // number without digits is zero unless the arbitrary-precision path must read it.
+        checks(
+            "quantity",
+            &[
+                "0",
+                "10Gi",
+                "500m",
+                "1.5",
+                "-3.01",
+                "+1k",
+                "1e3",
+                "1E-3",
+                "1.",
+                ".5Gi",
+                "1.G",
+                "Gi",
+                "m",
+                ".",
+                "-",
+                "Ti",
+                "e-9",
+                "00Ei",
+                "12E",
+                "1e4294967286",
+                "7e-4294967286",
+            ],
+            &[
+                "",
+                "1.1.M",
+                "1+1.0M",
+                "0.1mi",
+                "0.1am",
+                "aoeu",
+                ".5i",
+                "1i",
+                "-3.01i",
+                "-3.01e-",
+                " 1",
+                "1 ",
+                "Pi",
+                "Ei",
+                "e-10",
+                ".e-10",
+                "e",
+                "1e",
+                "1ee5",
+                "1e99999999999999999999",
+                "0x",
+            ],
+        );
+        checks(
+            "k8sshortname",
+            &["my-app", "a", "0", &"a".repeat(63)],
+            &["", "My-app", "-a", "a-", "a.b", "a_b", &"a".repeat(64)],
+        );
+        checks(
+            "k8slongname",
+            &["a.b-c.d", "a", &"a".repeat(100), &"a".repeat(253)],
+            &["", "a..b", "A.b", ".a", "a.", "a-.b", &"a".repeat(254)],
+        );
     }
 
     #[test]
     fn only_string_formats_checked_here_are_registered() {
-        assert_eq!(registered_name("date-time", Some("string")).as_deref(), Some("kubernetes:datetime"));
-        assert_eq!(registered_name("date-time", None).as_deref(), Some("kubernetes:datetime"));
-        assert_eq!(registered_name("int32", Some("integer")), None);
-        assert_eq!(registered_name("email", Some("string")).as_deref(), Some("kubernetes:email"));
-        assert_eq!(registered_name("password", Some("string")), None);
-        assert_eq!(registered_name("bsonobjectid", Some("string")), None);
+        assert_eq!(registered_name("date-time", Some("string"), 37).as_deref(), Some("kubernetes:datetime"));
+        assert_eq!(registered_name("date-time", None, 37).as_deref(), Some("kubernetes:datetime"));
+        assert_eq!(registered_name("int32", Some("integer"), 37), None);
+        assert_eq!(registered_name("email", Some("string"), 37).as_deref(), Some("kubernetes:email"));
+        assert_eq!(registered_name("password", Some("string"), 37), None);
+        assert_eq!(registered_name("bsonobjectid", Some("string"), 37), None);
         assert!(!quotes_value("kubernetes:ssn") && !quotes_value("kubernetes:creditcard"));
         assert!(quotes_value("kubernetes:datetime"));
-        assert_eq!(registered_name("byte", Some("integer")), None);
+        assert_eq!(registered_name("byte", Some("integer"), 37), None);
         assert_eq!(display_name("kubernetes:datetime"), "date-time");
+        assert_eq!(display_name("kubernetes:k8sshortname"), "k8s-short-name");
+        // The Kubernetes name formats are checked from 1.34 on, as formats.go has it.
+        assert_eq!(registered_name("k8s-short-name", Some("string"), 34).as_deref(), Some("kubernetes:k8sshortname"));
+        assert_eq!(registered_name("k8s-long-name", None, 33), None);
+        assert_eq!(registered_name("quantity", Some("string"), 20).as_deref(), Some("kubernetes:quantity"));
         // Each example passes its own check.
         for f in FORMATS {
             assert!((f.check)(f.example), "{}: {}", f.name, f.example);

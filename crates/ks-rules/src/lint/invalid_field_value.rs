@@ -13,7 +13,8 @@ declare_rule! {
     /// required fields, enums, patterns, bounds, and the string formats the API server
     /// checks, with Go's semantics: `date-time`, `date`, `duration` such as `1h30m`, `byte`,
     /// `cidr`, `ipv4`, `ipv6`, `hostname`, `mac`, `uuid`, `hexcolor`, `rgbcolor`, `isbn`,
-    /// `ssn`, `creditcard`, and the certain errors of `email` and `uri`) and its CEL rules (`x-kubernetes-validations`,
+    /// `ssn`, `creditcard`, `quantity`, from Kubernetes 1.34 `k8s-short-name` and
+    /// `k8s-long-name`, and the certain errors of `email` and `uri`) and its CEL rules (`x-kubernetes-validations`,
     /// evaluated with kube-cel and the Kubernetes CEL libraries; transition rules, which need
     /// the object's previous version, and rules that cannot be evaluated offline are not
     /// judged); with `--schema-dir`, built-in kinds against those JSON schemas instead of the

@@ -71,10 +71,11 @@ impl std::fmt::Debug for Schemas {
 
 impl Schemas {
     /// The schemas of the custom resources that CRDs among `docs` define (what a run without
-    /// options checks).
-    pub fn from_inputs(docs: &[ManifestDoc]) -> Schemas {
+    /// options checks), as an API server of `kube_version` (default: the newest known)
+    /// applies them.
+    pub fn from_inputs(docs: &[ManifestDoc], kube_version: Option<(u32, u32)>) -> Schemas {
         let mut out = Schemas::default();
-        out.add_crds(docs, docs.iter());
+        out.add_crds(docs, docs.iter(), minor_of(kube_version));
         out
     }
 
@@ -86,9 +87,10 @@ impl Schemas {
         docs: &[ManifestDoc],
         crds: &[ManifestDoc],
         schema_dir: Option<&Path>,
+        kube_version: Option<(u32, u32)>,
     ) -> Result<Schemas, SchemaError> {
         let mut out = Schemas::default();
-        out.add_crds(docs, docs.iter().chain(crds));
+        out.add_crds(docs, docs.iter().chain(crds), minor_of(kube_version));
         let Some(dir) = schema_dir else { return Ok(out) };
         let dir = SchemaDir::open(dir)?;
         let wanted: BTreeSet<(&str, &str)> = docs
@@ -111,8 +113,8 @@ impl Schemas {
     }
 
     /// Compile the schema of every served version of every CRD among `crds` that defines a
-    /// kind present in `docs`.
-    fn add_crds<'a>(&mut self, docs: &[ManifestDoc], crds: impl Iterator<Item = &'a ManifestDoc>) {
+    /// kind present in `docs`, as an API server of minor version `minor` applies it.
+    fn add_crds<'a>(&mut self, docs: &[ManifestDoc], crds: impl Iterator<Item = &'a ManifestDoc>, minor: u32) {
         let wanted: BTreeSet<(&str, &str)> = docs.iter().map(|d| (d.api_version.as_str(), d.kind.as_str())).collect();
         let mut todo: Vec<(Key, String, Value, &Value)> = Vec::new();
         for crd in crds.filter(|d| is_crd(d)) {
@@ -125,7 +127,7 @@ impl Schemas {
                     continue;
                 }
                 match schema {
-                    Some(s) => todo.push((key, name.clone(), crd_to_json_schema(s), s)),
+                    Some(s) => todo.push((key, name.clone(), crd_to_json_schema(s, minor), s)),
                     None => {
                         self.schemaless.insert(key);
                     }
@@ -401,21 +403,27 @@ fn crd_versions(crd: &Value) -> Vec<(Key, Option<&Value>)> {
 /// kubeconform's openapi2jsonschema does in strict mode: objects that list `properties` take
 /// no others (the API server prunes unknown fields) unless they preserve unknown fields;
 /// `nullable` allows null; int-or-string takes either; the root and embedded resources
-/// always take `apiVersion`, `kind` and `metadata`.
-pub fn crd_to_json_schema(schema: &Value) -> Value {
+/// always take `apiVersion`, `kind` and `metadata`; string formats are those an API server
+/// of minor version `minor` checks.
+pub fn crd_to_json_schema(schema: &Value, minor: u32) -> Value {
     let mut out = schema.clone();
-    convert(&mut out, true);
+    convert(&mut out, true, minor);
     out
 }
 
-fn convert(node: &mut Value, root: bool) {
+/// The minor version whose API server a run emulates: `--kube-version`, else the newest.
+fn minor_of(kube_version: Option<(u32, u32)>) -> u32 {
+    kube_version.map_or(super::removed_api_version::NEWEST_MINOR, |(_, minor)| minor)
+}
+
+fn convert(node: &mut Value, root: bool, minor: u32) {
     let Value::Object(m) = node else { return };
     let flag = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_bool) == Some(true);
     // A format the API server checks, and this module checks as it does, is renamed to the
     // check registered for it; any other is dropped (JSON Schema's own `email` or `uri`
     // checks are not Kubernetes').
     if let Some(Value::String(format)) = m.get("format") {
-        match super::formats::registered_name(format, m.get("type").and_then(Value::as_str)) {
+        match super::formats::registered_name(format, m.get("type").and_then(Value::as_str), minor) {
             Some(name) => m.insert("format".into(), Value::String(name)),
             None => m.remove("format"),
         };
@@ -466,16 +474,16 @@ fn convert(node: &mut Value, root: bool) {
     }
     if let Some(Value::Object(props)) = m.get_mut("properties") {
         for child in props.values_mut() {
-            convert(child, false);
+            convert(child, false, minor);
         }
     }
     match m.get_mut("items") {
-        Some(Value::Array(items)) => items.iter_mut().for_each(|i| convert(i, false)),
-        Some(items) => convert(items, false),
+        Some(Value::Array(items)) => items.iter_mut().for_each(|i| convert(i, false, minor)),
+        Some(items) => convert(items, false, minor),
         None => {}
     }
     if let Some(extra @ Value::Object(_)) = m.get_mut("additionalProperties") {
-        convert(extra, false);
+        convert(extra, false, minor);
     }
     // `allOf`/`anyOf`/`oneOf`/`not` only add value checks in a structural schema; their
     // `properties` repeat a subset of the node's, so they must not be closed.
@@ -915,7 +923,7 @@ mod tests {
 
     fn check(spec: Value) -> SchemaReport {
         let docs = vec![doc(crd()), doc(widget(spec))];
-        let s = Schemas::from_inputs(&docs);
+        let s = Schemas::from_inputs(&docs, None);
         s.check(&docs[1]).expect("the CRD covers Widget")
     }
 
@@ -925,6 +933,22 @@ mod tests {
             "extra": {"anything": {"goes": 1}}, "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {}, "spec": {}}}));
         assert!(r.unknown.is_empty() && r.invalid.is_empty() && r.missing.is_empty(), "{r:?}");
         assert_eq!(r.source.as_deref(), Some("CRD widgets.shop.example.com"));
+    }
+
+    /// A format is checked only by API servers that know it: `k8s-short-name` from 1.34.
+    #[test]
+    fn formats_follow_the_kube_version() {
+        let mut c = crd();
+        c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["owner"] =
+            json!({"type": "string", "format": "k8s-short-name"});
+        let docs = vec![doc(c), doc(widget(json!({"size": 1, "owner": "Platform_Team"})))];
+        let invalid = |v| Schemas::from_inputs(&docs, v).check(&docs[1]).expect("covered").invalid;
+        let newest = invalid(None);
+        assert_eq!(newest.len(), 1, "{newest:?}");
+        assert_eq!(newest[0].0.to_string(), "spec.owner");
+        assert!(newest[0].1.contains("must be of type k8s-short-name"), "{newest:?}");
+        assert_eq!(invalid(Some((1, 34))).len(), 1);
+        assert!(invalid(Some((1, 33))).is_empty());
     }
 
     #[test]
@@ -938,7 +962,7 @@ mod tests {
             doc(json!({"apiVersion": "shop.example.com/v1", "kind": "Widget",
             "metadata": {"name": "w"}, "sepc": {}})),
         ];
-        let r = Schemas::from_inputs(&docs).check(&docs[1]).expect("covered");
+        let r = Schemas::from_inputs(&docs, None).check(&docs[1]).expect("covered");
         assert_eq!(r.unknown[0].path.to_string(), "sepc");
         assert_eq!(r.unknown[0].did_you_mean.as_deref(), Some("spec"));
     }
@@ -1005,7 +1029,7 @@ mod tests {
             pool(json!({"minReplicas": 5, "maxReplicas": 2, "name": "Web-1"})),
             pool(json!({"minReplicas": 1, "maxReplicas": 2, "name": "web"})),
         ];
-        let s = Schemas::from_inputs(&docs);
+        let s = Schemas::from_inputs(&docs, None);
         let bad = s.check(&docs[1]).expect("the CRD covers Pool");
         let invalid: Vec<String> = bad.invalid.iter().map(|(p, m)| format!("{p}: {m}")).collect();
         assert!(invalid.contains(&"spec: x-kubernetes-validations rule `self.minReplicas <= self.maxReplicas` fails: minReplicas must not exceed maxReplicas".to_string()), "{invalid:?}");
@@ -1042,7 +1066,7 @@ mod tests {
             doc(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c"}})),
             doc(json!({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"})),
         ];
-        let s = Schemas::from_inputs(&docs);
+        let s = Schemas::from_inputs(&docs, None);
         assert!(docs.iter().all(|d| s.check(d).is_none()));
         assert_eq!(
             s.unchecked(&docs),
@@ -1058,7 +1082,7 @@ mod tests {
         bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"] =
             json!({"type": "integer", "pattern": "(unclosed"});
         let docs = vec![doc(bad), doc(widget(json!({"size": 1})))];
-        let s = Schemas::from_inputs(&docs);
+        let s = Schemas::from_inputs(&docs, None);
         assert!(s.check(&docs[1]).is_none());
         assert_eq!(s.notes().len(), 1, "{:?}", s.notes());
         assert!(
@@ -1076,7 +1100,7 @@ mod tests {
         c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["name"] =
             json!({"type": "string", "pattern": "^(?:[a-z]+)$"});
         let docs = vec![doc(c), doc(widget(json!({"size": 1, "mode": "ABORT", "labels": null, "name": "Bad"})))];
-        let s = Schemas::from_inputs(&docs);
+        let s = Schemas::from_inputs(&docs, None);
         assert!(s.notes().is_empty(), "{:?}", s.notes());
         let r = s.check(&docs[1]).expect("covered");
         // `labels: null` is pruned by the API server; the ECMA pattern still applies.

@@ -131,7 +131,8 @@ fn load_schemas(args: &LintArgs, ev: &mut ks_core::Evidence) -> anyhow::Result<k
         }
         crds
     };
-    let schemas = ks_rules::lint::json_schema::Schemas::build(&ev.manifests, &crds, args.schema_dir.as_deref())?;
+    let schemas =
+        ks_rules::lint::json_schema::Schemas::build(&ev.manifests, &crds, args.schema_dir.as_deref(), ev.kube_version)?;
     notes.extend(schemas.notes().iter().cloned());
     notes.extend(schemas.unchecked(&ev.manifests));
     for n in notes {
