@@ -72,7 +72,7 @@ impl<'a> Context<'a> {
 
     /// The bundle's definitions and pod templates, for the cross-reference rules (KS11xx).
     pub fn xref(&self) -> &lint::xref_bundle::Xref<'a> {
-        self.xref.get_or_init(|| lint::xref_bundle::Xref::build(self.ev))
+        self.xref.get_or_init(|| lint::xref_bundle::Xref::build(self.ev, self.pod_templates().to_vec()))
     }
 
     /// Drift of every manifest document (same order as `ev.manifests`).

@@ -90,10 +90,6 @@ fn strs(v: &Value) -> Vec<String> {
     v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
-/// Kinds of the index's expectations that are not Kubernetes API kinds: kube-linter also lints
-/// OpenShift's `apps.openshift.io` DeploymentConfig, which kubesleuth does not model.
-const FOREIGN_KINDS: &[&str] = &["DeploymentConfig"];
-
 /// kube-linter: `tests/checks/<check>.yml`; each expected message starts with `Kind:` or
 /// `Kind name:`.
 fn kube_linter_cases(root: &Path, case: &Value) -> Vec<Case> {
@@ -104,9 +100,6 @@ fn kube_linter_cases(root: &Path, case: &Value) -> Vec<Case> {
         let mut words = head.split_whitespace();
         let kind = words.next().unwrap_or_default().to_string();
         let name = words.next().map(str::to_string);
-        if FOREIGN_KINDS.contains(&kind.as_str()) {
-            continue;
-        }
         *want.entry((kind, name)).or_default() += 1;
     }
     let expect = want

@@ -7,8 +7,10 @@ use ks_core::{Evidence, ManifestDoc};
 use serde_json::Value;
 
 use super::pod_spec_str;
+use super::xref_bundle::api_group;
 
 /// One pod template (or bare Pod) in a manifest document.
+#[derive(Clone, Copy)]
 pub struct PodTemplate<'a> {
     pub doc: &'a ManifestDoc,
     pub spec: &'a Value,
@@ -126,7 +128,9 @@ impl<'a> PodTemplate<'a> {
 }
 
 /// Every pod template of every workload document (Deployment, StatefulSet, DaemonSet,
-/// ReplicaSet, Job, CronJob, ReplicationController, PodTemplate) and every bare Pod.
+/// ReplicaSet, Job, CronJob, ReplicationController, PodTemplate, OpenShift's
+/// DeploymentConfig, Argo's Rollout) and every bare Pod: the one list the hygiene rules and
+/// the cross-reference rules share.
 pub fn pod_templates(ev: &Evidence) -> Vec<PodTemplate<'_>> {
     use rayon::prelude::*;
     ev.manifests.par_iter().filter_map(pod_template).collect()
@@ -134,7 +138,24 @@ pub fn pod_templates(ev: &Evidence) -> Vec<PodTemplate<'_>> {
 
 /// The pod template of one document, if it is a workload with one.
 pub fn pod_template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
-    PodTemplate::at(doc, pod_spec_str(&doc.kind)?)
+    PodTemplate::at(doc, pod_spec_at(doc)?)
+}
+
+/// Where a workload document's pod spec is. The built-in kinds count only in their own API
+/// groups: a custom resource that happens to be called `Job` (Volcano's) has another shape.
+/// OpenShift DeploymentConfigs and Argo Rollouts hold a Deployment's pod template, and
+/// Services select their pods just the same.
+fn pod_spec_at(doc: &ManifestDoc) -> Option<&'static str> {
+    let group = api_group(&doc.api_version);
+    let builtin = match doc.kind.as_str() {
+        "Pod" | "ReplicationController" | "PodTemplate" => group.is_empty(),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => matches!(group, "apps" | "extensions"),
+        "Job" | "CronJob" => group == "batch",
+        "DeploymentConfig" => return matches!(group, "" | "apps.openshift.io").then_some("spec.template.spec"),
+        "Rollout" => return (group == "argoproj.io").then_some("spec.template.spec"),
+        _ => false,
+    };
+    if builtin { pod_spec_str(&doc.kind) } else { None }
 }
 
 impl<'a> PodTemplate<'a> {
@@ -235,5 +256,31 @@ mod tests {
             yaml_block(&env, 0),
             "- name: POD_NAMESPACE\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.namespace\n- name: MODE\n  value: \"true\"\n"
         );
+    }
+
+    /// The built-in kinds count in their own groups only; Rollouts and DeploymentConfigs
+    /// hold a Deployment's template.
+    #[test]
+    fn workload_kinds_are_known_by_group() {
+        let spec = json!({"containers": [{"name": "app", "image": "app:1"}]});
+        let at = |api: &str, kind: &str| {
+            let v = match kind {
+                "Pod" => json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"}, "spec": spec}),
+                "CronJob" => json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"},
+                    "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}),
+                _ => json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"},
+                    "spec": {"template": {"spec": spec}}}),
+            };
+            let doc = crate::lint::test_doc(v);
+            pod_template(&doc).map(|t| t.spec_path().to_string())
+        };
+        assert_eq!(at("apps/v1", "Deployment").as_deref(), Some("spec.template.spec"));
+        assert_eq!(at("batch/v1", "CronJob").as_deref(), Some("spec.jobTemplate.spec.template.spec"));
+        assert_eq!(at("v1", "Pod").as_deref(), Some("spec"));
+        assert_eq!(at("argoproj.io/v1alpha1", "Rollout").as_deref(), Some("spec.template.spec"));
+        assert_eq!(at("apps.openshift.io/v1", "DeploymentConfig").as_deref(), Some("spec.template.spec"));
+        assert_eq!(at("batch.volcano.sh/v1alpha1", "Job"), None);
+        assert_eq!(at("example.com/v1", "Deployment"), None);
+        assert_eq!(at("example.com/v1", "Rollout"), None);
     }
 }

@@ -222,7 +222,7 @@ impl<'a> Bundle<'a> {
             ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => self.add_role(doc),
             _ => {}
         }
-        if let Some(t) = template(doc) {
+        if let Some(t) = pod_template(doc) {
             self.add_container_flags(&t);
         }
         // Operators that write a Secret named in the resource: HashiCorp's Vault Secrets
@@ -310,11 +310,12 @@ pub struct Xref<'a> {
 }
 
 impl<'a> Xref<'a> {
-    pub fn build(ev: &'a Evidence) -> Xref<'a> {
+    /// The cross-references of `ev`, whose pod templates are `templates` (the run's
+    /// [`crate::Context::pod_templates`]).
+    pub fn build(ev: &'a Evidence, templates: Vec<PodTemplate<'a>>) -> Xref<'a> {
         use rayon::prelude::*;
         // Each part reads the whole bundle; on a large one they take as long as the rules
         // that use them, so they run in parallel (and `collect` keeps document order).
-        let templates = templates(ev);
         let ((refs, services), bundle) = rayon::join(
             || {
                 rayon::join(
@@ -326,36 +327,6 @@ impl<'a> Xref<'a> {
         );
         Xref { bundle, templates, refs, services }
     }
-}
-
-/// Pod templates of the bundle: every workload kind [`pod_template`] knows, plus OpenShift
-/// DeploymentConfigs and Argo Rollouts, whose pods Services select just the same.
-pub fn templates(ev: &Evidence) -> Vec<PodTemplate<'_>> {
-    use rayon::prelude::*;
-    ev.manifests.par_iter().filter_map(template).collect()
-}
-
-pub fn template(doc: &ManifestDoc) -> Option<PodTemplate<'_>> {
-    let group = api_group(&doc.api_version);
-    // Only the built-in kinds: a custom resource that happens to be called `Job` (Volcano)
-    // has another shape.
-    let builtin = match doc.kind.as_str() {
-        "Pod" | "ReplicationController" | "PodTemplate" => group.is_empty(),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
-            matches!(group, "apps" | "extensions")
-        }
-        "Job" | "CronJob" => group == "batch",
-        "DeploymentConfig" => matches!(group, "" | "apps.openshift.io"),
-        "Rollout" => group == "argoproj.io",
-        _ => false,
-    };
-    if !builtin {
-        return None;
-    }
-    if let Some(t) = pod_template(doc) {
-        return Some(t);
-    }
-    PodTemplate::at(doc, "spec.template.spec")
 }
 
 /// What a reference names.

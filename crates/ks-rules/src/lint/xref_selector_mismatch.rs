@@ -3,7 +3,7 @@ use ks_core::{Cause, Finding, Fix, RuleKind, RuleMeta, Severity, declare_rule};
 use serde_json::Value;
 
 use super::xref_bundle::{
-    api_group, at, label_selector_matches, map_matches, scalar_text, show_labels, show_map, template, template_labels,
+    api_group, at, label_selector_matches, map_matches, scalar_text, show_labels, show_map, template_labels,
 };
 use super::xref_refs::quote;
 use super::{doc_finding, doc_name};
@@ -11,9 +11,10 @@ use crate::{Context, Rule};
 
 declare_rule! {
     /// ### What it finds
-    /// A Deployment, StatefulSet, DaemonSet, ReplicaSet, Job (with a `selector`) or
-    /// ReplicationController whose `spec.selector` does not match the labels of its own pod
-    /// template, or an `apps/v1` selector with neither `matchLabels` nor `matchExpressions`.
+    /// A Deployment, StatefulSet, DaemonSet, ReplicaSet, Job (with a `selector`),
+    /// ReplicationController or OpenShift DeploymentConfig whose `spec.selector` does not
+    /// match the labels of its own pod template, or an `apps/v1` selector with neither
+    /// `matchLabels` nor `matchExpressions`.
     ///
     /// ### Why it breaks
     /// A controller finds its pods by its selector, so the API server rejects a template its
@@ -60,10 +61,12 @@ impl Rule for SelectorDoesNotMatchTemplate {
             let label_selector = match (doc.kind.as_str(), group) {
                 ("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet", "apps" | "extensions") => true,
                 ("Job", "batch") => true,
-                ("ReplicationController", "") => false,
+                // OpenShift validates a DeploymentConfig's map selector against its template
+                // the same way.
+                ("ReplicationController", "") | ("DeploymentConfig", "" | "apps.openshift.io") => false,
                 _ => continue,
             };
-            let Some(t) = template(doc) else { continue };
+            let Some(t) = super::pod_templates::pod_template(doc) else { continue };
             let sel_path = FieldPath::parse("spec.selector");
             let sel = &doc.value["spec"]["selector"];
             // No selector: older API versions and Jobs default it from the template; an
