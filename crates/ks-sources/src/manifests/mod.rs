@@ -26,11 +26,57 @@ use crate::objects::add_shared;
 pub struct ManifestOptions {
     pub max_file_bytes: u64,
     pub helm: HelmOptions,
+    pub typed: TypedObjects,
 }
 
 impl Default for ManifestOptions {
     fn default() -> Self {
-        ManifestOptions { max_file_bytes: 256 << 20, helm: HelmOptions::default() }
+        ManifestOptions { max_file_bytes: 256 << 20, helm: HelmOptions::default(), typed: TypedObjects::Always }
+    }
+}
+
+/// Whether each document is also decoded into the typed objects of [`Evidence`]
+/// (`deployments`, `services`, ...), which the rules shared with snapshots read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypedObjects {
+    Always,
+    /// Only the workloads (Deployment, StatefulSet, DaemonSet, Job, CronJob), and only when
+    /// build files (Dockerfile, skaffold.yaml) are among the inputs. The lint rules read
+    /// the documents as written; only the build-file rules compare workloads' typed pod
+    /// specs with Dockerfiles. The typed copies were a third of the memory of a large bundle.
+    WorkloadsWithBuildFiles,
+}
+
+impl TypedObjects {
+    /// Which documents of this run get typed copies, once the inputs are known.
+    fn kinds(self, inputs: &[Input]) -> Typed {
+        match self {
+            TypedObjects::Always => Typed::All,
+            TypedObjects::WorkloadsWithBuildFiles
+                if inputs.iter().any(|i| matches!(i, Input::File(f, _) if crate::build::is_build_file(f))) =>
+            {
+                Typed::Workloads
+            }
+            TypedObjects::WorkloadsWithBuildFiles => Typed::None,
+        }
+    }
+}
+
+/// [`TypedObjects`] decided for one run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Typed {
+    All,
+    Workloads,
+    None,
+}
+
+impl Typed {
+    fn wants(self, kind: &str) -> bool {
+        match self {
+            Typed::All => true,
+            Typed::Workloads => matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"),
+            Typed::None => false,
+        }
     }
 }
 
@@ -61,24 +107,25 @@ pub fn load_manifests(paths: &[PathBuf], opts: &ManifestOptions) -> Result<Evide
         }
         collect(p, true, &mut inputs).map_err(|source| SourceError::Io { path: p.clone(), source })?;
     }
+    let typed = opts.typed.kinds(&inputs);
     let parts: Vec<Result<Evidence, SourceError>> = inputs
         .par_iter()
         .map(|input| {
             let mut ev = Evidence::default();
             match input {
                 Input::File(f, ns) => {
-                    load_file(f, opts, &mut ev);
+                    load_file(f, opts, typed, &mut ev);
                     if let Some(ns) = ns {
                         set_namespace(&mut ev, ns);
                     }
                 }
                 Input::Kustomization(dir) => {
                     let text = render::kustomize(dir)?;
-                    load_text(&format!("{} (kustomize)", dir.display()), Arc::from(text), &mut ev);
+                    read_text(&format!("{} (kustomize)", dir.display()), Arc::from(text), typed, &mut ev);
                 }
                 Input::Chart(dir) => {
                     let text = render::helm_template(dir, &opts.helm)?;
-                    load_text(&format!("{} (helm template)", dir.display()), Arc::from(text), &mut ev);
+                    read_text(&format!("{} (helm template)", dir.display()), Arc::from(text), typed, &mut ev);
                 }
             }
             Ok(ev)
@@ -90,7 +137,7 @@ pub fn load_manifests(paths: &[PathBuf], opts: &ManifestOptions) -> Result<Evide
     }
     if let Some(text) = stdin_text {
         let mut ev = Evidence::default();
-        load_text("<stdin>", Arc::from(text), &mut ev);
+        read_text("<stdin>", Arc::from(text), typed, &mut ev);
         evs.push(ev);
     }
     let mut ev = Evidence::merge_all(evs);
@@ -251,7 +298,7 @@ fn gap(ev: &mut Evidence, file: &str, line: Option<u32>, message: impl Into<Stri
     ev.gaps.push(Gap { file: Some(file.to_string()), line, message: message.into() });
 }
 
-fn load_file(path: &Path, opts: &ManifestOptions, ev: &mut Evidence) {
+fn load_file(path: &Path, opts: &ManifestOptions, typed: Typed, ev: &mut Evidence) {
     let name = path.display().to_string();
     match std::fs::metadata(path) {
         Ok(m) if m.len() > opts.max_file_bytes => {
@@ -274,7 +321,7 @@ fn load_file(path: &Path, opts: &ManifestOptions, ev: &mut Evidence) {
         return crate::build::load_build_file(path, &bytes, ev);
     }
     match String::from_utf8(bytes) {
-        Ok(text) => load_text(&name, Arc::from(text), ev),
+        Ok(text) => read_text(&name, Arc::from(text), typed, ev),
         Err(e) => {
             let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
             gap(ev, &name, Some(line as u32), "binary data, not UTF-8 text; skipped")
@@ -282,8 +329,14 @@ fn load_file(path: &Path, opts: &ManifestOptions, ev: &mut Evidence) {
     }
 }
 
-/// Read one YAML/JSON text (a file, stdin, rendered output) into `ev`.
+/// Read one YAML/JSON text (a file, stdin, rendered output) into `ev`, with the typed
+/// objects.
 pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
+    read_text(name, text, Typed::All, ev);
+}
+
+/// [`load_text`], with the typed objects `typed` asks for.
+fn read_text(name: &str, text: Arc<str>, typed: Typed, ev: &mut Evidence) {
     let file: Arc<str> = Arc::from(name);
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if body.contains('\0') {
@@ -325,10 +378,10 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
                     let mut d = base.clone();
                     d.prefix = FieldPath::default().key("items").index(i);
                     d.duplicate_keys.clear();
-                    add_doc(d, item, ev);
+                    add_doc(d, item, typed, ev);
                 }
             }
-            None => add_doc(base, value, ev),
+            None => add_doc(base, value, typed, ev),
         }
     }
     if let Some(e) = err {
@@ -336,7 +389,7 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
     }
 }
 
-fn add_doc(mut d: ManifestDoc, value: Value, ev: &mut Evidence) {
+fn add_doc(mut d: ManifestDoc, value: Value, typed: Typed, ev: &mut Evidence) {
     // Indexed, not `Value::pointer`: that allocates twice per path segment, for every
     // document of a large bundle.
     let text = |v: &Value| v.as_str().map(str::to_string);
@@ -352,7 +405,9 @@ fn add_doc(mut d: ManifestDoc, value: Value, ev: &mut Evidence) {
     // The typed copy is what the rules shared with snapshots read; a document that does not
     // decode is left to the schema rules, which say why.
     let value = Arc::new(value);
-    let _ = add_shared(ev, &d.kind, &d.api_version, &value);
+    if typed.wants(&d.kind) {
+        let _ = add_shared(ev, &d.kind, &d.api_version, &value);
+    }
     d.value = value;
     ev.manifests.push(d);
 }
@@ -387,6 +442,25 @@ mod tests {
         assert_eq!(ev.manifests[1].start_line, 13);
         let loc = ev.manifests[0].locate(&FieldPath::parse("spec.template.spec.containers[0].image"));
         assert_eq!((loc.line, loc.column), (11, 32));
+    }
+
+    /// `lint` reads typed objects only when build files need them.
+    #[test]
+    fn typed_objects_only_with_build_files_when_asked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: web:1}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n";
+        std::fs::write(dir.path().join("deploy.yaml"), deploy).expect("write");
+        let opts = |typed| ManifestOptions { typed, ..ManifestOptions::default() };
+        let paths = [dir.path().to_path_buf()];
+        let load = |typed| load_manifests(&paths, &opts(typed)).expect("loads");
+        let lint = load(TypedObjects::WorkloadsWithBuildFiles);
+        assert_eq!((lint.manifests.len(), lint.deployments.len(), lint.services.len()), (2, 0, 0));
+        let all = load(TypedObjects::Always);
+        assert_eq!((all.deployments.len(), all.services.len()), (1, 1));
+        std::fs::write(dir.path().join("Dockerfile"), "FROM alpine:3.20\nUSER 1000\n").expect("write");
+        let lint = load(TypedObjects::WorkloadsWithBuildFiles);
+        assert_eq!((lint.manifests.len(), lint.deployments.len(), lint.services.len()), (2, 1, 0));
+        assert!(!lint.build.is_empty());
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::output::write_report;
 
 pub fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let git = super::load_inputs(&args.inputs, args.source.namespace.clone())?;
+    let git =
+        super::load_inputs(&args.inputs, args.source.namespace.clone(), ks_sources::manifests::TypedObjects::Always)?;
     if git.manifests.is_empty() {
         bail!("no Kubernetes manifests found in the given paths");
     }

@@ -82,7 +82,9 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         Some(path) => load_config(&path)?,
         None => Config::default(),
     };
-    let mut ev = super::load_inputs(&args.inputs, args.namespace.clone())?;
+    // The lint rules read the documents; typed copies only for the build-file rules.
+    let typed = ks_sources::manifests::TypedObjects::WorkloadsWithBuildFiles;
+    let mut ev = super::load_inputs(&args.inputs, args.namespace.clone(), typed)?;
     ev.kube_version = kube_version;
     if ev.manifests.is_empty() && ev.gaps.is_empty() && !has_other_inputs(&ev) {
         bail!("no Kubernetes manifests found in {}", join_paths(&args.inputs.paths));

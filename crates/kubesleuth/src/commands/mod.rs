@@ -46,7 +46,11 @@ pub fn load_cluster(src: &SourceArgs) -> anyhow::Result<Evidence> {
 }
 
 /// Read the manifests of `lint` and `drift`; charts are rendered for `namespace`.
-pub fn load_inputs(inputs: &ManifestInputs, namespace: Option<String>) -> anyhow::Result<Evidence> {
+pub fn load_inputs(
+    inputs: &ManifestInputs,
+    namespace: Option<String>,
+    typed: ks_sources::manifests::TypedObjects,
+) -> anyhow::Result<Evidence> {
     let opts = ks_sources::ManifestOptions {
         helm: ks_sources::manifests::HelmOptions {
             values: inputs.values.clone(),
@@ -54,6 +58,7 @@ pub fn load_inputs(inputs: &ManifestInputs, namespace: Option<String>) -> anyhow
             namespace,
             release: None,
         },
+        typed,
         ..ks_sources::ManifestOptions::default()
     };
     Ok(ks_sources::load_manifests(&inputs.paths, &opts)?)
