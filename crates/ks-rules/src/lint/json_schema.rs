@@ -199,7 +199,17 @@ impl Schemas {
             .into_iter()
             .map(|((api, kind), n)| {
                 let objects = if n == 1 { "object" } else { "objects" };
-                format!("{n} {objects} of kind {kind} ({api}) not schema-checked: no CRD found; pass --crds DIR")
+                // Gatekeeper writes a constraint kind's CRD from its ConstraintTemplate; there
+                // is no file of it to pass, but a cluster running the template has it.
+                let fetch = if api.starts_with("constraints.gatekeeper.sh/") {
+                    format!(
+                        " (Gatekeeper generates it from the ConstraintTemplate: `kubectl get crd {}.constraints.gatekeeper.sh -o yaml`)",
+                        kind.to_lowercase()
+                    )
+                } else {
+                    String::new()
+                };
+                format!("{n} {objects} of kind {kind} ({api}) not schema-checked: no CRD found; pass --crds DIR{fetch}")
             })
             .collect()
     }
@@ -1065,13 +1075,17 @@ mod tests {
             doc(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "b"}})),
             doc(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c"}})),
             doc(json!({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"})),
+            doc(
+                json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sRequiredLabels", "metadata": {"name": "d"}}),
+            ),
         ];
         let s = Schemas::from_inputs(&docs, None);
         assert!(docs.iter().all(|d| s.check(d).is_none()));
         assert_eq!(
             s.unchecked(&docs),
             vec![
-                "2 objects of kind Certificate (cert-manager.io/v1) not schema-checked: no CRD found; pass --crds DIR"
+                "2 objects of kind Certificate (cert-manager.io/v1) not schema-checked: no CRD found; pass --crds DIR",
+                "1 object of kind K8sRequiredLabels (constraints.gatekeeper.sh/v1beta1) not schema-checked: no CRD found; pass --crds DIR (Gatekeeper generates it from the ConstraintTemplate: `kubectl get crd k8srequiredlabels.constraints.gatekeeper.sh -o yaml`)",
             ]
         );
     }
