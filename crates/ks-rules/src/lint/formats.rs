@@ -154,37 +154,14 @@ fn is_quantity(s: &str) -> bool {
     if digits_from(end) != b.len() {
         return false;
     }
-    // quantitySuffixer.interpret: the exponent of ten or of two the suffix stands for.
-    let (binary, exponent) = match suffix {
-        "" => (false, 0),
-        "n" => (false, -9),
-        "u" => (false, -6),
-        "m" => (false, -3),
-        "k" => (false, 3),
-        "M" => (false, 6),
-        "G" => (false, 9),
-        "T" => (false, 12),
-        "P" => (false, 15),
-        "E" => (false, 18),
-        "Ki" => (true, 10),
-        "Mi" => (true, 20),
-        "Gi" => (true, 30),
-        "Ti" => (true, 40),
-        "Pi" => (true, 50),
-        "Ei" => (true, 60),
-        _ => match suffix.strip_prefix(['e', 'E']).map(str::parse::<i64>) {
-            // Go keeps the low 32 bits of the exponent (`int32(parsed)`).
-            Some(Ok(e)) => (false, e as i32),
-            _ => return false,
-        },
-    };
+    let Some((base, exponent)) = crate::sched::quantity_suffix(suffix) else { return false };
     if number.bytes().any(|c| c.is_ascii_digit()) {
         return true;
     }
     // No digits: the number is "0", one digit long; the fast int64 path takes it unless the
     // scale is below nano, or a binary suffix leaves no precision (Go's `15 - len(num) -
     // exponent*3/10 - 1 >= 0`, true up to `Ti`).
-    if binary { exponent * 3 / 10 <= 13 } else { exponent >= -9 }
+    if base == 2 { exponent * 3 / 10 <= 13 } else { exponent >= -9 }
 }
 
 /// strfmt's `IsShortName`: a lower-case RFC 1123 label of at most 63 characters.

@@ -71,26 +71,33 @@ pub fn quantity(q: &str) -> Option<f64> {
     let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
     let n: f64 = num.parse().ok()?;
-    let mult = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        "Pi" => 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        s if s.starts_with('e') || s.starts_with('E') => return Some(n * 10f64.powi(s[1..].parse().ok()?)),
-        _ => return None,
-    };
-    Some(n * mult)
+    let (base, exponent) = quantity_suffix(suffix)?;
+    Some(n * f64::from(base).powi(exponent))
+}
+
+/// The power of ten or two a quantity suffix stands for, as apimachinery's
+/// `quantitySuffixer.interpret` reads it: `(10, 3)` for `k`, `(2, 30)` for `Gi`, `(10, e)`
+/// for `e<e>` or `E<e>` (Go keeps the low 32 bits of `e`). None for any other suffix.
+pub fn quantity_suffix(suffix: &str) -> Option<(u8, i32)> {
+    Some(match suffix {
+        "" => (10, 0),
+        "n" => (10, -9),
+        "u" => (10, -6),
+        "m" => (10, -3),
+        "k" => (10, 3),
+        "M" => (10, 6),
+        "G" => (10, 9),
+        "T" => (10, 12),
+        "P" => (10, 15),
+        "E" => (10, 18),
+        "Ki" => (2, 10),
+        "Mi" => (2, 20),
+        "Gi" => (2, 30),
+        "Ti" => (2, 40),
+        "Pi" => (2, 50),
+        "Ei" => (2, 60),
+        _ => (10, suffix.strip_prefix(['e', 'E'])?.parse::<i64>().ok()? as i32),
+    })
 }
 
 /// A quantity of `resource` for people: `250m`/`2` cores, `512Mi`/`1.5Gi` bytes, plain counts.
@@ -321,6 +328,14 @@ mod tests {
         assert_eq!(quantity("1e3"), Some(1000.0));
         assert_eq!(quantity("73712Ki"), Some(73712.0 * 1024.0));
         assert_eq!(quantity("abc"), None);
+        // The suffix table gives the same values as the literals it replaced.
+        assert_eq!(quantity("7n"), Some(7.0 * 1e-9));
+        assert_eq!(quantity("3u"), Some(3.0 * 1e-6));
+        assert_eq!(quantity("5P"), Some(5.0 * 1e15));
+        assert_eq!(quantity("2Ei"), Some(2.0 * 1024f64.powi(6)));
+        assert_eq!(quantity_suffix("Gi"), Some((2, 30)));
+        assert_eq!(quantity_suffix("e-3"), Some((10, -3)));
+        assert_eq!(quantity_suffix("mi"), None);
         assert_eq!(format_quantity("cpu", 0.25), "250m");
         assert_eq!(format_quantity("cpu", 2.0), "2");
         assert_eq!(format_quantity("memory", 16.0 * 1024.0 * 1024.0 * 1024.0), "16Gi");
