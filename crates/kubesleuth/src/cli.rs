@@ -243,9 +243,10 @@ pub struct LintArgs {
     /// removed by then are errors. Default: the newest this build knows.
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<String>,
-    /// Directories (or files) of CustomResourceDefinitions (repeatable): custom resources
-    /// are checked against their schemas, like CRDs among the inputs. Custom resources
-    /// whose CRD is not found are skipped with a note.
+    /// Directories (or files) of CustomResourceDefinitions and Gatekeeper
+    /// ConstraintTemplates (repeatable): custom resources and constraints are checked
+    /// against their schemas, like CRDs among the inputs. Custom resources whose CRD is not
+    /// found are skipped with a note.
     #[arg(long, value_name = "DIR")]
     pub crds: Vec<PathBuf>,
     /// A directory of JSON schemas in kubeconform's or kubernetes-validate's layout

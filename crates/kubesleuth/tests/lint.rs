@@ -299,6 +299,28 @@ fn custom_resources_are_checked_against_crds_given_with_crds() {
 }
 
 #[test]
+fn gatekeeper_constraints_are_checked_against_templates_given_with_crds() {
+    let dir = "fixtures/rules/KS1002/fire-gatekeeper-parameters";
+    let constraint = format!("{dir}/constraint.yaml");
+    // Without its template: one note, naming where the schema comes from.
+    let (code, report, stderr) = lint(&[&constraint]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        stderr.contains("note: 1 object of kind AllowedRegistries (constraints.gatekeeper.sh/v1beta1) not schema-checked: no ConstraintTemplate or CRD found; pass the ConstraintTemplate with the inputs or --crds DIR"),
+        "{stderr}"
+    );
+    let (code, report, stderr) = lint(&[&constraint, "--crds", &format!("{dir}/template.yaml")]);
+    assert_eq!(code, 1, "{report}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    let found = findings_of(&report, "KS1002", "AllowedRegistries");
+    let titles: Vec<&str> = found.iter().map(|f| f["title"].as_str().unwrap_or_default()).collect();
+    assert_eq!(found.len(), 2, "{report}");
+    assert!(titles[1].contains("`spec.parameters.registries`: invalid type"), "{titles:?}");
+    assert_eq!(found[1]["location"]["line"], 18);
+    assert!(found[1]["root_cause"].as_str().unwrap_or_default().contains("ConstraintTemplate allowedregistries"));
+}
+
+#[test]
 fn a_broken_crd_is_a_note_and_a_missing_crds_dir_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let crd = std::fs::read_to_string(repo().join("fixtures/rules/KS1001/clean-crd/shopconfig.yaml")).expect("fixture");

@@ -7,6 +7,7 @@
 //! results come out as a [`SchemaReport`], like the k8s-openapi check, so KS1001 (unknown
 //! field) and KS1002 (invalid value) report them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,9 @@ pub enum SchemaError {
 
 type Key = (String, String);
 
+/// A check beyond the schema: the problems it finds, as `(path, message)`.
+type ExtraCheck = fn(&Value) -> Vec<(FieldPath, String)>;
+
 /// One compiled schema.
 struct Compiled {
     validator: Validator,
@@ -51,6 +55,8 @@ struct Compiled {
     nulls_pruned: bool,
     /// A CRD's `x-kubernetes-validations` rules (CEL), compiled, when it has any.
     cel: Option<kube_cel::CompiledSchema>,
+    /// What the kind's controller refuses beyond the schema (Gatekeeper's template names).
+    extra: Option<ExtraCheck>,
 }
 
 /// The JSON schemas of one run, compiled for the `(apiVersion, kind)`s of the inputs.
@@ -113,44 +119,72 @@ impl Schemas {
     }
 
     /// Compile the schema of every served version of every CRD among `crds` that defines a
-    /// kind present in `docs`, as an API server of minor version `minor` applies it.
+    /// kind present in `docs`, as an API server of minor version `minor` applies it; and of
+    /// every Gatekeeper constraint kind a ConstraintTemplate among them defines.
     fn add_crds<'a>(&mut self, docs: &[ManifestDoc], crds: impl Iterator<Item = &'a ManifestDoc>, minor: u32) {
         let wanted: BTreeSet<(&str, &str)> = docs.iter().map(|d| (d.api_version.as_str(), d.kind.as_str())).collect();
-        let mut todo: Vec<(Key, String, Value, &Value)> = Vec::new();
-        for crd in crds.filter(|d| is_crd(d)) {
-            let name = crd.name.clone();
-            for (key, schema) in crd_versions(&crd.value) {
-                if !wanted.contains(&(key.0.as_str(), key.1.as_str()))
-                    || self.schemaless.contains(&key)
-                    || todo.iter().any(|(k, _, _, _)| *k == key)
-                {
-                    continue;
-                }
-                match schema {
-                    Some(s) => todo.push((key, name.clone(), crd_to_json_schema(s, minor), s)),
-                    None => {
-                        self.schemaless.insert(key);
+        // Per kind: which schema, as compiled, and as written (for its CEL rules).
+        let mut todo: Vec<(Key, String, Value, Cow<'a, Value>)> = Vec::new();
+        let take = |key: Key, this: &Schemas, todo: &Vec<(Key, String, Value, Cow<'a, Value>)>| {
+            wanted.contains(&(key.0.as_str(), key.1.as_str()))
+                && !this.schemaless.contains(&key)
+                && !todo.iter().any(|(k, _, _, _)| *k == key)
+        };
+        for crd in crds {
+            if is_crd(crd) {
+                for (key, schema) in crd_versions(&crd.value) {
+                    if !take(key.clone(), self, &todo) {
+                        continue;
+                    }
+                    match schema {
+                        Some(s) => todo.push((
+                            key,
+                            format!("CRD {}", crd.name),
+                            crd_to_json_schema(s, minor),
+                            Cow::Borrowed(s),
+                        )),
+                        None => {
+                            self.schemaless.insert(key);
+                        }
                     }
                 }
+            } else if super::gatekeeper::is_constraint_template(crd)
+                && let Some((keys, schema)) = super::gatekeeper::constraint_schemas(crd)
+            {
+                for key in keys {
+                    if take(key.clone(), self, &todo) {
+                        let source = format!("ConstraintTemplate {}", crd.name);
+                        todo.push((key, source, crd_to_json_schema(&schema, minor), Cow::Owned(schema.clone())));
+                    }
+                }
+            }
+        }
+        // Gatekeeper's ConstraintTemplate, when no CRD of it is given: a policy repository
+        // has templates, never Gatekeeper's own CRDs.
+        for key in super::gatekeeper::template_keys() {
+            if take(key.clone(), self, &todo) {
+                let schema = super::gatekeeper::template_schema();
+                let source = "Gatekeeper API, built in".to_string();
+                todo.push((key, source, crd_to_json_schema(&schema, minor), Cow::Owned(schema)));
             }
         }
         type Built = (Key, String, Result<Validator, String>, Value, Option<kube_cel::CompiledSchema>);
         let results: Vec<Built> = todo
             .into_par_iter()
-            .map(|(key, name, schema, original)| {
+            .map(|(key, source, schema, original)| {
                 let v = crd_options().build(&schema).map_err(|e| e.to_string());
-                let cel = has_cel_rules(original).then(|| kube_cel::compile_schema(original));
-                (key, name, v, schema, cel)
+                let cel = has_cel_rules(&original).then(|| kube_cel::compile_schema(&original));
+                (key, source, v, schema, cel)
             })
             .collect();
-        for (key, name, validator, root, cel) in results {
+        for (key, source, validator, root, cel) in results {
             match validator {
                 Ok(validator) => {
                     if let Some(cel) = &cel {
                         let (total, failed) = cel_rule_counts(cel);
                         if !failed.is_empty() {
                             self.notes.push(format!(
-                                "CRD {name}: {} of {total} x-kubernetes-validations rules of {} ({}) cannot be evaluated here ({}); they are not checked",
+                                "{source}: {} of {total} x-kubernetes-validations rules of {} ({}) cannot be evaluated here ({}); they are not checked",
                                 failed.len(),
                                 key.1,
                                 key.0,
@@ -158,15 +192,16 @@ impl Schemas {
                             ));
                         }
                     }
-                    let source = format!("CRD {name}");
+                    let extra = super::gatekeeper::is_template_kind(&key.0, &key.1)
+                        .then_some(super::gatekeeper::template_problems as ExtraCheck);
                     self.compiled
-                        .insert(key, Compiled { validator, root, defs: None, source, nulls_pruned: true, cel });
+                        .insert(key, Compiled { validator, root, defs: None, source, nulls_pruned: true, cel, extra });
                 }
                 Err(e) => {
                     // The error may quote the whole offending subschema.
                     let e: String = e.lines().next().unwrap_or_default().chars().take(160).collect();
                     self.notes.push(format!(
-                        "CRD {name}: the schema of {} ({}) cannot be used ({e}); its objects are not schema-checked",
+                        "{source}: the schema of {} ({}) cannot be used ({e}); its objects are not schema-checked",
                         key.1, key.0
                     ));
                     self.schemaless.insert(key);
@@ -199,17 +234,15 @@ impl Schemas {
             .into_iter()
             .map(|((api, kind), n)| {
                 let objects = if n == 1 { "object" } else { "objects" };
-                // Gatekeeper writes a constraint kind's CRD from its ConstraintTemplate; there
-                // is no file of it to pass, but a cluster running the template has it.
-                let fetch = if api.starts_with("constraints.gatekeeper.sh/") {
-                    format!(
-                        " (Gatekeeper generates it from the ConstraintTemplate: `kubectl get crd {}.constraints.gatekeeper.sh -o yaml`)",
+                // Gatekeeper writes a constraint kind's CRD from its ConstraintTemplate: the
+                // template is what a policy repository has, and a cluster running it has the CRD.
+                if api.starts_with("constraints.gatekeeper.sh/") {
+                    return format!(
+                        "{n} {objects} of kind {kind} ({api}) not schema-checked: no ConstraintTemplate or CRD found; pass the ConstraintTemplate with the inputs or --crds DIR (from a cluster: `kubectl get crd {}.constraints.gatekeeper.sh -o yaml`)",
                         kind.to_lowercase()
-                    )
-                } else {
-                    String::new()
-                };
-                format!("{n} {objects} of kind {kind} ({api}) not schema-checked: no CRD found; pass --crds DIR{fetch}")
+                    );
+                }
+                format!("{n} {objects} of kind {kind} ({api}) not schema-checked: no CRD found; pass --crds DIR")
             })
             .collect()
     }
@@ -230,6 +263,9 @@ impl Schemas {
         // The CRD's CEL rules, before the structural fast path below returns early.
         if let Some(cel) = &c.cel {
             cel_failures(cel, doc, &mut report);
+        }
+        if let Some(extra) = c.extra {
+            report.invalid.extend(extra(&doc.value));
         }
         // The fast path: most documents are valid.
         if c.validator.is_valid(&doc.value) {
@@ -656,6 +692,7 @@ impl SchemaDir {
             source: format!("schema {}", path.display()),
             nulls_pruned: false,
             cel: None,
+            extra: None,
         })
     }
 }
@@ -1085,9 +1122,52 @@ mod tests {
             s.unchecked(&docs),
             vec![
                 "2 objects of kind Certificate (cert-manager.io/v1) not schema-checked: no CRD found; pass --crds DIR",
-                "1 object of kind K8sRequiredLabels (constraints.gatekeeper.sh/v1beta1) not schema-checked: no CRD found; pass --crds DIR (Gatekeeper generates it from the ConstraintTemplate: `kubectl get crd k8srequiredlabels.constraints.gatekeeper.sh -o yaml`)",
+                "1 object of kind K8sRequiredLabels (constraints.gatekeeper.sh/v1beta1) not schema-checked: no ConstraintTemplate or CRD found; pass the ConstraintTemplate with the inputs or --crds DIR (from a cluster: `kubectl get crd k8srequiredlabels.constraints.gatekeeper.sh -o yaml`)",
             ]
         );
+    }
+
+    /// A Gatekeeper constraint is checked against the schema its ConstraintTemplate makes,
+    /// whether the template is among the inputs or given with `--crds`; the template itself
+    /// against Gatekeeper's fields, unless a CRD of it is given.
+    #[test]
+    fn gatekeeper_constraints_are_checked_against_their_templates() {
+        let template_named = |name: &str| {
+            doc(json!({
+                "apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate", "metadata": {"name": name},
+                "spec": {"crd": {"spec": {"names": {"kind": "K8sReplicas"}, "validation": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"max": {"type": "integer"}}}}}},
+                  "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": "package k8sreplicas"}]}
+            }))
+        };
+        let template = template_named("k8sreplicas");
+        let constraint = doc(json!({
+            "apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sReplicas", "metadata": {"name": "max-ten"},
+            "spec": {"match": {"excludedNamespace": ["kube-system"]}, "parameters": {"max": "10", "min": 1}}
+        }));
+        let expect = |r: SchemaReport| {
+            let unknown: Vec<String> = r.unknown.iter().map(|u| u.path.to_string()).collect();
+            assert_eq!(unknown, vec!["spec.match.excludedNamespace", "spec.parameters.min"], "{r:?}");
+            assert_eq!(r.unknown[0].did_you_mean.as_deref(), Some("excludedNamespaces"));
+            assert_eq!(r.invalid.len(), 1, "{r:?}");
+            assert_eq!(r.invalid[0].0.to_string(), "spec.parameters.max");
+            assert_eq!(r.source.as_deref(), Some("ConstraintTemplate k8sreplicas"));
+        };
+        let docs = vec![template.clone(), constraint.clone()];
+        let s = Schemas::from_inputs(&docs, None);
+        expect(s.check(&docs[1]).expect("the template covers K8sReplicas"));
+        let t = s.check(&docs[0]).expect("Gatekeeper's own fields cover the template");
+        assert!(t.unknown.is_empty() && t.invalid.is_empty(), "{t:?}");
+        let alone = vec![constraint];
+        let s = Schemas::build(&alone, std::slice::from_ref(&template), None, None).expect("no schema dir");
+        expect(s.check(&alone[0]).expect("--crds covers K8sReplicas"));
+        assert!(s.unchecked(&alone).is_empty());
+        // A template misnamed for its kind.
+        let docs = vec![template_named("k8s-replicas")];
+        let r = Schemas::from_inputs(&docs, None).check(&docs[0]).expect("covered");
+        assert_eq!(r.invalid.len(), 1, "{r:?}");
+        assert_eq!(r.invalid[0].0.to_string(), "metadata.name");
+        assert!(r.invalid[0].1.contains("`k8sreplicas` for K8sReplicas"), "{r:?}");
     }
 
     #[test]

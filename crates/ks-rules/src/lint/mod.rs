@@ -5,6 +5,7 @@
 pub mod container_field_at_pod_level;
 pub mod duplicate_key;
 mod formats;
+pub mod gatekeeper;
 mod ignored;
 pub mod injected_sidecars;
 pub mod invalid_field_value;

@@ -127,9 +127,17 @@ fn load_schemas(args: &LintArgs, ev: &mut ks_core::Evidence) -> anyhow::Result<k
     } else {
         let loaded = load_manifests(&args.crds, &ManifestOptions::default())?;
         ev.gaps.extend(loaded.gaps);
-        let crds: Vec<_> = loaded.manifests.into_iter().filter(|d| d.kind == "CustomResourceDefinition").collect();
+        // Gatekeeper's ConstraintTemplates define constraint kinds as CRDs do.
+        let crds: Vec<_> = loaded
+            .manifests
+            .into_iter()
+            .filter(|d| d.kind == "CustomResourceDefinition" || ks_rules::lint::gatekeeper::is_constraint_template(d))
+            .collect();
         if crds.is_empty() {
-            notes.push(format!("--crds {}: no CustomResourceDefinition found", join_paths(&args.crds)));
+            notes.push(format!(
+                "--crds {}: no CustomResourceDefinition or ConstraintTemplate found",
+                join_paths(&args.crds)
+            ));
         }
         crds
     };
