@@ -59,6 +59,15 @@ struct Compiled {
     extra: Option<ExtraCheck>,
 }
 
+/// A schema to compile for a kind: where it comes from (`CRD x`, `ConstraintTemplate y`),
+/// as the validator reads it, and as written (for its CEL rules).
+struct Pending<'a> {
+    key: Key,
+    source: String,
+    schema: Value,
+    original: Cow<'a, Value>,
+}
+
 /// The JSON schemas of one run, compiled for the `(apiVersion, kind)`s of the inputs.
 #[derive(Default)]
 pub struct Schemas {
@@ -123,26 +132,26 @@ impl Schemas {
     /// every Gatekeeper constraint kind a ConstraintTemplate among them defines.
     fn add_crds<'a>(&mut self, docs: &[ManifestDoc], crds: impl Iterator<Item = &'a ManifestDoc>, minor: u32) {
         let wanted: BTreeSet<(&str, &str)> = docs.iter().map(|d| (d.api_version.as_str(), d.kind.as_str())).collect();
-        // Per kind: which schema, as compiled, and as written (for its CEL rules).
-        let mut todo: Vec<(Key, String, Value, Cow<'a, Value>)> = Vec::new();
-        let take = |key: Key, this: &Schemas, todo: &Vec<(Key, String, Value, Cow<'a, Value>)>| {
+        let mut todo: Vec<Pending<'a>> = Vec::new();
+        // The first schema found for a kind of the inputs wins.
+        let take = |key: &Key, this: &Schemas, todo: &[Pending<'a>]| {
             wanted.contains(&(key.0.as_str(), key.1.as_str()))
-                && !this.schemaless.contains(&key)
-                && !todo.iter().any(|(k, _, _, _)| *k == key)
+                && !this.schemaless.contains(key)
+                && !todo.iter().any(|p| p.key == *key)
         };
         for crd in crds {
             if is_crd(crd) {
                 for (key, schema) in crd_versions(&crd.value) {
-                    if !take(key.clone(), self, &todo) {
+                    if !take(&key, self, &todo) {
                         continue;
                     }
                     match schema {
-                        Some(s) => todo.push((
+                        Some(s) => todo.push(Pending {
                             key,
-                            format!("CRD {}", crd.name),
-                            crd_to_json_schema(s, minor),
-                            Cow::Borrowed(s),
-                        )),
+                            source: format!("CRD {}", crd.name),
+                            schema: crd_to_json_schema(s, minor),
+                            original: Cow::Borrowed(s),
+                        }),
                         None => {
                             self.schemaless.insert(key);
                         }
@@ -152,9 +161,13 @@ impl Schemas {
                 && let Some((keys, schema)) = super::gatekeeper::constraint_schemas(crd)
             {
                 for key in keys {
-                    if take(key.clone(), self, &todo) {
-                        let source = format!("ConstraintTemplate {}", crd.name);
-                        todo.push((key, source, crd_to_json_schema(&schema, minor), Cow::Owned(schema.clone())));
+                    if take(&key, self, &todo) {
+                        todo.push(Pending {
+                            key,
+                            source: format!("ConstraintTemplate {}", crd.name),
+                            schema: crd_to_json_schema(&schema, minor),
+                            original: Cow::Owned(schema.clone()),
+                        });
                     }
                 }
             }
@@ -162,16 +175,20 @@ impl Schemas {
         // Gatekeeper's ConstraintTemplate, when no CRD of it is given: a policy repository
         // has templates, never Gatekeeper's own CRDs.
         for key in super::gatekeeper::template_keys() {
-            if take(key.clone(), self, &todo) {
+            if take(&key, self, &todo) {
                 let schema = super::gatekeeper::template_schema();
-                let source = "Gatekeeper API, built in".to_string();
-                todo.push((key, source, crd_to_json_schema(&schema, minor), Cow::Owned(schema)));
+                todo.push(Pending {
+                    key,
+                    source: "Gatekeeper API, built in".to_string(),
+                    schema: crd_to_json_schema(&schema, minor),
+                    original: Cow::Owned(schema),
+                });
             }
         }
         type Built = (Key, String, Result<Validator, String>, Value, Option<kube_cel::CompiledSchema>);
         let results: Vec<Built> = todo
             .into_par_iter()
-            .map(|(key, source, schema, original)| {
+            .map(|Pending { key, source, schema, original }| {
                 let v = crd_options().build(&schema).map_err(|e| e.to_string());
                 let cel = has_cel_rules(&original).then(|| kube_cel::compile_schema(&original));
                 (key, source, v, schema, cel)
