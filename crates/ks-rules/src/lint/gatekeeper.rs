@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use ks_core::ManifestDoc;
 use ks_core::manifest::FieldPath;
 
+use super::schema::AbsentField;
+
 /// The API group Gatekeeper creates constraint kinds in.
 pub const CONSTRAINTS_GROUP: &str = "constraints.gatekeeper.sh";
 
@@ -97,9 +99,18 @@ pub fn template_problems(template: &Value) -> Vec<(FieldPath, String)> {
     }
 }
 
-/// The constraint kind a template defines, `(apiVersion, kind)` for each served version,
-/// with the OpenAPI schema of the generated CRD. `None` when the template names no kind.
-pub fn constraint_schemas(template: &ManifestDoc) -> Option<(Vec<(String, String)>, Value)> {
+/// The schema of the constraint kind a template defines.
+pub struct ConstraintSchema {
+    /// `(apiVersion, kind)` for each served version.
+    pub keys: Vec<(String, String)>,
+    /// The OpenAPI schema of the generated CRD.
+    pub schema: Value,
+    /// Fields a constraint may set that this schema lacks, and why.
+    pub absent: Vec<(FieldPath, AbsentField)>,
+}
+
+/// The constraint kind a template defines; `None` when the template names no kind.
+pub fn constraint_schemas(template: &ManifestDoc) -> Option<ConstraintSchema> {
     let crd_spec = template.value.pointer("/spec/crd/spec")?;
     let kind = crd_spec.pointer("/names/kind").and_then(Value::as_str).filter(|k| !k.is_empty())?;
     let validation = crd_spec.get("validation");
@@ -127,8 +138,23 @@ pub fn constraint_schemas(template: &ManifestDoc) -> Option<(Vec<(String, String
     });
     // Without a parameters schema (a v1 template), `spec.parameters` is an unknown field
     // the API server prunes: the policy runs without the parameters the constraint sets.
-    if let (Some(p), Some(props)) = (parameters, spec_props.as_object_mut()) {
-        props.insert("parameters".into(), p);
+    let mut absent = Vec::new();
+    match (parameters, spec_props.as_object_mut()) {
+        (Some(p), Some(props)) => {
+            props.insert("parameters".into(), p);
+        }
+        _ => absent.push((
+            FieldPath::parse("spec.parameters"),
+            AbsentField {
+                reason: format!("the ConstraintTemplate {} declares no parameters", template.name),
+                explanation: "A v1 ConstraintTemplate without `spec.crd.spec.validation.openAPIV3Schema` takes no parameters."
+                    .to_string(),
+                fix: format!(
+                    "Declare the parameters in the ConstraintTemplate {}'s spec.crd.spec.validation.openAPIV3Schema, or remove `parameters`",
+                    template.name
+                ),
+            },
+        )),
     }
     let schema = json!({
         "type": "object",
@@ -139,7 +165,7 @@ pub fn constraint_schemas(template: &ManifestDoc) -> Option<(Vec<(String, String
         }
     });
     let keys = SERVED.iter().map(|v| (format!("{CONSTRAINTS_GROUP}/{v}"), kind.to_string())).collect();
-    Some((keys, schema))
+    Some(ConstraintSchema { keys, schema, absent })
 }
 
 /// `x-kubernetes-preserve-unknown-fields: true` on every object or untyped node, and an
@@ -227,11 +253,12 @@ mod tests {
     fn served_versions_and_the_parameters_schema() {
         let labels =
             json!({"type": "object", "properties": {"labels": {"type": "array", "items": {"type": "string"}}}});
-        let (keys, schema) =
-            constraint_schemas(&template("templates.gatekeeper.sh/v1", json!({"openAPIV3Schema": labels.clone()})))
-                .expect("a kind");
+        let c = constraint_schemas(&template("templates.gatekeeper.sh/v1", json!({"openAPIV3Schema": labels.clone()})))
+            .expect("a kind");
+        assert!(c.absent.is_empty());
+        let schema = c.schema;
         assert_eq!(
-            keys,
+            c.keys,
             vec![
                 ("constraints.gatekeeper.sh/v1beta1".to_string(), "K8sRequiredLabels".to_string()),
                 ("constraints.gatekeeper.sh/v1alpha1".to_string(), "K8sRequiredLabels".to_string())
@@ -240,9 +267,10 @@ mod tests {
         // v1: not legacy, the schema as written.
         assert_eq!(schema["properties"]["spec"]["properties"]["parameters"], labels);
         // v1beta1: legacy by default, unknown parameters kept at every object level.
-        let (_, schema) =
+        let schema =
             constraint_schemas(&template("templates.gatekeeper.sh/v1beta1", json!({"openAPIV3Schema": labels})))
-                .expect("a kind");
+                .expect("a kind")
+                .schema;
         let p = &schema["properties"]["spec"]["properties"]["parameters"];
         assert_eq!(p["x-kubernetes-preserve-unknown-fields"], true);
         assert_eq!(p["properties"]["labels"]["items"], json!({"type": "string"}));
@@ -250,12 +278,16 @@ mod tests {
 
     #[test]
     fn without_a_schema_parameters_are_free_in_legacy_templates_and_unknown_in_v1() {
-        let (_, v1) = constraint_schemas(&template("templates.gatekeeper.sh/v1", json!({}))).expect("a kind");
-        assert!(v1["properties"]["spec"]["properties"].get("parameters").is_none());
-        let (_, legacy) =
+        let v1 = constraint_schemas(&template("templates.gatekeeper.sh/v1", json!({}))).expect("a kind");
+        assert!(v1.schema["properties"]["spec"]["properties"].get("parameters").is_none());
+        assert_eq!(v1.absent.len(), 1);
+        assert_eq!(v1.absent[0].0.to_string(), "spec.parameters");
+        assert_eq!(v1.absent[0].1.reason, "the ConstraintTemplate k8srequiredlabels declares no parameters");
+        let legacy =
             constraint_schemas(&template("templates.gatekeeper.sh/v1", json!({"legacySchema": true}))).expect("a kind");
+        assert!(legacy.absent.is_empty());
         assert_eq!(
-            legacy["properties"]["spec"]["properties"]["parameters"],
+            legacy.schema["properties"]["spec"]["properties"]["parameters"],
             json!({"x-kubernetes-preserve-unknown-fields": true})
         );
     }

@@ -19,7 +19,7 @@ use ks_core::manifest::{FieldPath, Seg};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::schema::{MAX_INVALID, SchemaReport, UnknownField};
+use super::schema::{AbsentField, MAX_INVALID, SchemaReport, UnknownField};
 
 /// Why `--schema-dir` cannot be used. CRDs never fail a run: a broken CRD schema is a note.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,8 @@ struct Compiled {
     cel: Option<kube_cel::CompiledSchema>,
     /// What the kind's controller refuses beyond the schema (Gatekeeper's template names).
     extra: Option<ExtraCheck>,
+    /// Why fields users set are absent from the schema, when its maker says.
+    absent: Vec<(FieldPath, AbsentField)>,
 }
 
 /// A schema to compile for a kind: where it comes from (`CRD x`, `ConstraintTemplate y`),
@@ -66,6 +68,7 @@ struct Pending<'a> {
     source: String,
     schema: Value,
     original: Cow<'a, Value>,
+    absent: Vec<(FieldPath, AbsentField)>,
 }
 
 /// The JSON schemas of one run, compiled for the `(apiVersion, kind)`s of the inputs.
@@ -151,6 +154,7 @@ impl Schemas {
                             source: format!("CRD {}", crd.name),
                             schema: crd_to_json_schema(s, minor),
                             original: Cow::Borrowed(s),
+                            absent: Vec::new(),
                         }),
                         None => {
                             self.schemaless.insert(key);
@@ -158,15 +162,16 @@ impl Schemas {
                     }
                 }
             } else if super::gatekeeper::is_constraint_template(crd)
-                && let Some((keys, schema)) = super::gatekeeper::constraint_schemas(crd)
+                && let Some(c) = super::gatekeeper::constraint_schemas(crd)
             {
-                for key in keys {
+                for key in c.keys {
                     if take(&key, self, &todo) {
                         todo.push(Pending {
                             key,
                             source: format!("ConstraintTemplate {}", crd.name),
-                            schema: crd_to_json_schema(&schema, minor),
-                            original: Cow::Owned(schema.clone()),
+                            schema: crd_to_json_schema(&c.schema, minor),
+                            original: Cow::Owned(c.schema.clone()),
+                            absent: c.absent.clone(),
                         });
                     }
                 }
@@ -182,19 +187,19 @@ impl Schemas {
                     source: "Gatekeeper API, built in".to_string(),
                     schema: crd_to_json_schema(&schema, minor),
                     original: Cow::Owned(schema),
+                    absent: Vec::new(),
                 });
             }
         }
-        type Built = (Key, String, Result<Validator, String>, Value, Option<kube_cel::CompiledSchema>);
-        let results: Vec<Built> = todo
+        let results: Vec<(Pending<'a>, Result<Validator, String>, Option<kube_cel::CompiledSchema>)> = todo
             .into_par_iter()
-            .map(|Pending { key, source, schema, original }| {
-                let v = crd_options().build(&schema).map_err(|e| e.to_string());
-                let cel = has_cel_rules(&original).then(|| kube_cel::compile_schema(&original));
-                (key, source, v, schema, cel)
+            .map(|p| {
+                let v = crd_options().build(&p.schema).map_err(|e| e.to_string());
+                let cel = has_cel_rules(&p.original).then(|| kube_cel::compile_schema(&p.original));
+                (p, v, cel)
             })
             .collect();
-        for (key, source, validator, root, cel) in results {
+        for (Pending { key, source, schema: root, absent, .. }, validator, cel) in results {
             match validator {
                 Ok(validator) => {
                     if let Some(cel) = &cel {
@@ -211,8 +216,9 @@ impl Schemas {
                     }
                     let extra = super::gatekeeper::is_template_kind(&key.0, &key.1)
                         .then_some(super::gatekeeper::template_problems as ExtraCheck);
-                    self.compiled
-                        .insert(key, Compiled { validator, root, defs: None, source, nulls_pruned: true, cel, extra });
+                    let compiled =
+                        Compiled { validator, root, defs: None, source, nulls_pruned: true, cel, extra, absent };
+                    self.compiled.insert(key, compiled);
                 }
                 Err(e) => {
                     // The error may quote the whole offending subschema.
@@ -299,7 +305,8 @@ impl Schemas {
                             continue;
                         }
                         let did_you_mean = did_you_mean(c, &at, name);
-                        report.unknown.push(UnknownField { path, belongs: None, did_you_mean });
+                        let why = c.absent.iter().find(|(p, _)| *p == path).map(|(_, why)| why.clone());
+                        report.unknown.push(UnknownField { path, belongs: None, did_you_mean, why });
                     }
                 }
                 ValidationErrorKind::Required { property } => {
@@ -425,6 +432,12 @@ fn crd_options() -> jsonschema::ValidationOptions<'static> {
         o = o.with_format(format!("{}{}", super::formats::PREFIX, f.name), f.check);
     }
     o
+}
+
+/// Whether a document defines kinds whose schemas this module compiles: a CRD, or a
+/// Gatekeeper ConstraintTemplate (what `--crds` keeps of a directory).
+pub fn defines_kinds(d: &ManifestDoc) -> bool {
+    is_crd(d) || super::gatekeeper::is_constraint_template(d)
 }
 
 fn is_crd(d: &ManifestDoc) -> bool {
@@ -710,6 +723,7 @@ impl SchemaDir {
             nulls_pruned: false,
             cel: None,
             extra: None,
+            absent: Vec::new(),
         })
     }
 }

@@ -130,6 +130,20 @@ pub struct UnknownField {
     pub belongs: Option<FieldPath>,
     /// A known field name a typo most likely meant, valid at the same place.
     pub did_you_mean: Option<String>,
+    /// Why the schema lacks the field, when whatever made the schema knows.
+    pub why: Option<AbsentField>,
+}
+
+/// Why a schema has no field that users set there, and how to fix it: said by whatever
+/// makes the schema (a v1 Gatekeeper template without a parameters schema has no
+/// `spec.parameters`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbsentField {
+    /// The finding's title ends with this.
+    pub reason: String,
+    /// The sentence of the root cause that explains it.
+    pub explanation: String,
+    pub fix: String,
 }
 
 type Checker = fn(&Value) -> (Vec<FieldPath>, Option<(FieldPath, String)>);
@@ -325,7 +339,7 @@ pub fn check(doc: &ManifestDoc) -> SchemaReport {
             if decodes {
                 explain_unknown(check, &value, path)
             } else {
-                UnknownField { path, belongs: None, did_you_mean: None }
+                UnknownField { path, belongs: None, did_you_mean: None, why: None }
             }
         })
         .collect();
@@ -361,7 +375,7 @@ fn strip_quoted(msg: &str) -> String {
 /// known name valid in place.
 fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownField {
     let Some(Seg::Key(name)) = path.0.last().cloned() else {
-        return UnknownField { path, belongs: None, did_you_mean: None };
+        return UnknownField { path, belongs: None, did_you_mean: None, why: None };
     };
     let parent = FieldPath(path.0[..path.0.len() - 1].to_vec());
     let value = path.get(root).cloned().unwrap_or(Value::Null);
@@ -414,7 +428,7 @@ fn explain_unknown(check: Checker, root: &Value, path: FieldPath) -> UnknownFiel
     } else {
         None
     };
-    UnknownField { path, belongs, did_you_mean }
+    UnknownField { path, belongs, did_you_mean, why: None }
 }
 
 const MAX_CANDIDATES: usize = 64;

@@ -74,20 +74,12 @@ impl Rule for UnknownField {
                         format!("This level has `{meant}`, the closest name."),
                         Fix::text(format!("Rename `{name}` to `{meant}` at {}", u.path)),
                     ),
-                    // A v1 ConstraintTemplate without a parameters schema takes no parameters.
-                    (None, None)
-                        if u.path.to_string() == "spec.parameters"
-                            && report.source.as_deref().is_some_and(|s| s.starts_with("ConstraintTemplate ")) =>
-                    {
-                        let template = report.source.as_deref().unwrap_or_default();
-                        (
-                            format!("unknown field `{name}` at {}: the {template} declares no parameters", u.path),
-                            "A v1 ConstraintTemplate without `spec.crd.spec.validation.openAPIV3Schema` takes no parameters.".to_string(),
-                            Fix::text(format!(
-                                "Declare the parameters in the {template}'s spec.crd.spec.validation.openAPIV3Schema, or remove `parameters`"
-                            )),
-                        )
-                    }
+                    // The schema's maker knows why the field is absent.
+                    (None, None) if let Some(why) = &u.why => (
+                        format!("unknown field `{name}` at {}: {}", u.path, why.reason),
+                        why.explanation.clone(),
+                        Fix::text(why.fix.clone()),
+                    ),
                     (None, None) => (
                         format!("unknown field `{name}` at {}", u.path),
                         "No field of that name exists at this level of the API.".to_string(),

@@ -127,12 +127,7 @@ fn load_schemas(args: &LintArgs, ev: &mut ks_core::Evidence) -> anyhow::Result<k
     } else {
         let loaded = load_manifests(&args.crds, &ManifestOptions::default())?;
         ev.gaps.extend(loaded.gaps);
-        // Gatekeeper's ConstraintTemplates define constraint kinds as CRDs do.
-        let crds: Vec<_> = loaded
-            .manifests
-            .into_iter()
-            .filter(|d| d.kind == "CustomResourceDefinition" || ks_rules::lint::gatekeeper::is_constraint_template(d))
-            .collect();
+        let crds: Vec<_> = loaded.manifests.into_iter().filter(ks_rules::lint::json_schema::defines_kinds).collect();
         if crds.is_empty() {
             notes.push(format!(
                 "--crds {}: no CustomResourceDefinition or ConstraintTemplate found",
