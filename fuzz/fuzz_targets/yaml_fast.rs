@@ -1,25 +1,43 @@
 //! The block-YAML fast path against the full parser: whenever the fast path reads a text, the
 //! full parser reads it too, to the same documents, values, first lines and duplicate keys;
-//! and the position index the fast path builds places every field where the full parser's
-//! `locate` does.
+//! the position index the fast path builds places every field where the full parser's
+//! `locate` does; and a stream read a document at a time (`parse_stream`, when the fast path
+//! declines it whole) gives what the full parser gives, errors included.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ks_core::yaml::YamlDoc;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Some(fast) = ks_core::yaml::parse_stream_fast(text) else { return };
-    let (full, err) = ks_core::yaml::parse_stream_full(text);
-    assert!(err.is_none(), "the full parser rejects what the fast path read: {err:?}");
-    assert_eq!(fast.len(), full.len(), "document count");
-    for (f, g) in fast.iter().zip(&full) {
+fn same(a: &[YamlDoc], b: &[YamlDoc], text: &str, index: bool) {
+    assert_eq!(a.len(), b.len(), "document count");
+    for (f, g) in a.iter().zip(b) {
         assert_eq!(f.value, g.value);
         if !f.value.is_null() {
             assert_eq!(f.start_line, g.start_line);
-            if let Err(e) = ks_core::yaml::index_matches_locate(text, g, usize::MAX, usize::MAX) {
+            if index && let Err(e) = ks_core::yaml::index_matches_locate(text, g, usize::MAX, usize::MAX) {
                 panic!("position index: {e}");
             }
         }
         assert_eq!(f.duplicate_keys, g.duplicate_keys);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (full, err) = ks_core::yaml::parse_stream_full(text);
+    match ks_core::yaml::parse_stream_fast(text) {
+        Some(fast) => {
+            assert!(err.is_none(), "the full parser rejects what the fast path read: {err:?}");
+            same(&fast, &full, text, true);
+        }
+        None if err.is_none() => {
+            let (docs, e) = ks_core::yaml::parse_stream(text);
+            assert!(e.is_none(), "read a document at a time: {e:?}");
+            same(&docs, &full, text, false);
+        }
+        None => {
+            // A syntax error anywhere is still one when read a document at a time.
+            assert!(ks_core::yaml::parse_stream(text).1.is_some(), "read a document at a time, the error is lost");
+        }
     }
 });

@@ -1,5 +1,7 @@
 //! Rule metadata: id, name, cause code, severity and docs, declared once next to each rule.
 
+use std::sync::OnceLock;
+
 use crate::{Cause, Severity};
 
 /// Where a rule's evidence comes from.
@@ -30,6 +32,10 @@ pub struct RuleMeta {
     /// The rule's doc comment, in Markdown: What it finds, Why it breaks, How to confirm,
     /// Fix, Prevention, Example.
     pub docs: &'static str,
+    /// [`RuleMeta::prevention_paragraph`], worked out once: every finding carries it.
+    /// [`declare_rule!`](crate::declare_rule) starts it empty.
+    #[doc(hidden)]
+    pub prevention_cache: OnceLock<Option<String>>,
 }
 
 /// The sections of a rule's docs.
@@ -48,6 +54,18 @@ pub const DOC_SECTIONS: [&str; 6] =
     ["What it finds", "Why it breaks", "How to confirm", "Fix", "Prevention", "Example"];
 
 impl RuleMeta {
+    /// The first paragraph of the docs' Prevention section on one line, or `None` when
+    /// the docs have none: what a finding says about preventing it.
+    pub fn prevention_paragraph(&self) -> Option<&str> {
+        self.prevention_cache
+            .get_or_init(|| {
+                let prevention = self.sections().prevention;
+                let first = prevention.split("\n\n").next().unwrap_or(&prevention);
+                (!prevention.is_empty()).then(|| first.split_whitespace().collect::<Vec<_>>().join(" "))
+            })
+            .as_deref()
+    }
+
     /// The docs as Markdown, without the one-space indent doc comments carry.
     pub fn docs_text(&self) -> String {
         let mut out = String::with_capacity(self.docs.len());
@@ -129,6 +147,7 @@ macro_rules! declare_rule {
             kind: $kind,
             summary: $summary,
             docs: concat!($($doc, "\n"),*),
+            prevention_cache: ::std::sync::OnceLock::new(),
         };
     };
 }

@@ -47,7 +47,11 @@ impl Emitter for Json {
                 .map(|g| GapOut { file: g.file.as_deref(), line: g.line, message: &g.message })
                 .collect(),
         };
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-        writeln!(out)
+        // A buffer of a known type in front of `dyn Write`: the million small pieces serde
+        // writes are copied into it inline, and only full buffers go through the dynamic call.
+        let mut w = io::BufWriter::with_capacity(64 << 10, out);
+        serde_json::to_writer_pretty(&mut w, &doc).map_err(io::Error::other)?;
+        writeln!(w)?;
+        w.flush()
     }
 }

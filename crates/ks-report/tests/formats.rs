@@ -102,6 +102,7 @@ fn catalogue() -> Vec<&'static RuleMeta> {
         kind: RuleKind::Runtime,
         summary: "the registry refuses the pull credentials",
         docs: " ### What it finds\n The registry says 401.\n",
+        prevention_cache: std::sync::OnceLock::new(),
     };
     vec![&UNUSED, &SECRET_KEY_MISSING, &NODE_PRESSURE, &MISPLACED_FIELD]
 }

@@ -6,6 +6,24 @@ use ks_core::{Cause, Evidence, Finding, Fix, ObjectRef, RuleMeta};
 use crate::Context;
 use crate::facts::{ContainerProblem, ProblemKind, pod_ref};
 
+/// How close a name of the bundle (`candidate`) is to the `wanted` one, when it is a likely
+/// intent: a normalized Levenshtein similarity of at least `min`, or one name containing the
+/// other (a candidate of at least `min_contained` bytes). The edit distance is at least the
+/// difference in length, which rules most pairs out before the distance is computed: a
+/// bundle of fixtures holds thousands of names in one namespace.
+pub fn similar_name(candidate: &str, wanted: &str, min: f64, min_contained: usize) -> Option<f64> {
+    let contained = candidate.len() >= min_contained && (wanted.contains(candidate) || candidate.contains(wanted));
+    if !contained {
+        let (a, b) = (candidate.chars().count(), wanted.chars().count());
+        let longest = a.max(b);
+        if longest > 0 && 1.0 - (a.abs_diff(b) as f64 / longest as f64) < min {
+            return None;
+        }
+    }
+    let s = strsim::normalized_levenshtein(candidate, wanted);
+    (contained || s >= min).then_some(s)
+}
+
 /// A finding carrying the rule's id, name, cause, severity and prevention text.
 pub fn finding(
     meta: &'static RuleMeta,
@@ -13,8 +31,6 @@ pub fn finding(
     title: impl Into<String>,
     root_cause: impl Into<String>,
 ) -> Finding {
-    let prevention = meta.sections().prevention;
-    let prevention = prevention.as_str();
     Finding {
         rule: meta.id.to_string(),
         name: meta.name.to_string(),
@@ -27,16 +43,12 @@ pub fn finding(
         root_cause: root_cause.into(),
         evidence: Vec::new(),
         fix: Vec::new(),
-        prevention: (!prevention.is_empty()).then(|| first_paragraph(prevention)),
+        prevention: meta.prevention_paragraph().map(str::to_string),
         related: Vec::new(),
         location: None,
         root_key: String::new(),
         caused_by: None,
     }
-}
-
-fn first_paragraph(s: &str) -> String {
-    s.split("\n\n").next().unwrap_or(s).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A finding for a failing container, reported through the pod's owning workload.
@@ -182,4 +194,49 @@ pub fn json_patch_replace(w: &ObjectRef, pointer: &str, value: &str) -> String {
         w.kind.to_ascii_lowercase(),
         w.name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The length bound only skips work: the same names pass as with the distance computed
+    /// for every pair.
+    #[test]
+    fn similar_name_keeps_what_the_distance_keeps() {
+        let names = [
+            "web",
+            "web-api",
+            "api",
+            "frontend",
+            "front-end",
+            "backend",
+            "backend-svc",
+            "db",
+            "redis",
+            "redis-master",
+            "nginx",
+            "nginx-ingress",
+            "prometheus",
+            "grafana",
+            "é-web",
+            "",
+        ];
+        for wanted in names {
+            for candidate in names {
+                for (min, contained) in [(0.6, 4), (0.5, 3)] {
+                    let s = strsim::normalized_levenshtein(candidate, wanted);
+                    let keep = s >= min
+                        || (candidate.len() >= contained && (wanted.contains(candidate) || candidate.contains(wanted)));
+                    assert_eq!(
+                        similar_name(candidate, wanted, min, contained),
+                        keep.then_some(s),
+                        "{candidate} / {wanted}"
+                    );
+                }
+            }
+        }
+        assert_eq!(similar_name("prometheus", "db", 0.5, 3), None);
+        assert!(similar_name("backend-svc", "backend", 0.6, 4).is_some());
+    }
 }

@@ -1,6 +1,7 @@
 //! Criterion benchmarks of reading manifest YAML: the block-YAML fast path against the full
-//! parser (granit-parser) on the same 2,000-object synthetic bundle (ks-synth), and the whole
-//! lint of that bundle. `bench/lint-compare.sh bench` measures the whole process on 100,000
+//! parser (granit-parser) on the same 2,000-object synthetic bundle (ks-synth), the whole
+//! lint of that bundle, and the rules on bundles of 2,000 and 8,000 objects (a rate that
+//! falls with size means work that grows faster than the bundle). `bench/lint-compare.sh bench` measures the whole process on 100,000
 //! objects.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -42,5 +43,25 @@ fn yaml(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, yaml);
+/// The lint of a bundle and of one four times larger, in objects per second: work that grows
+/// faster than the bundle (a rule comparing every object with every other) shows as the
+/// larger bundle's lower rate.
+fn lint_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lint-scaling");
+    g.sample_size(10);
+    for objects in [2_000, 8_000] {
+        let dir = std::env::temp_dir().join(format!("kubesleuth-bench-bundle-{objects}"));
+        if !dir.is_dir() {
+            ks_synth::bundle::generate_bundle(&dir, objects, 25).expect("generate bundle");
+        }
+        let ev = ks_sources::manifests::load_manifests(std::slice::from_ref(&dir), &Default::default()).expect("loads");
+        g.throughput(Throughput::Elements(objects as u64));
+        g.bench_function(format!("rules-{objects}"), |b| {
+            b.iter(|| ks_rules::run_kind(&ev, ks_core::RuleKind::Static).len())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, yaml, lint_scaling);
 criterion_main!(benches);

@@ -82,7 +82,64 @@ pub fn parse_stream(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
     if let Some(docs) = parse_stream_fast(text) {
         return (docs, None);
     }
+    if let Some(docs) = parse_by_document(text) {
+        return (docs, None);
+    }
     parse_stream_full(text)
+}
+
+/// A stream the fast path declines as a whole, read a document at a time: the fast path for
+/// the documents it reads, the full parser for the others, so that one multi-line flow list
+/// does not send a 200 KB install file to the full parser whole. YAML documents are
+/// independent (an alias cannot reach into another document) and a `---` line always starts
+/// one. `None` when there is one document, when a line break other than LF or CRLF could
+/// make the line counts differ, or when the full parser finds an error in a piece: the whole
+/// stream then goes to the full parser, which reports the error as it always has.
+fn parse_by_document(text: &str) -> Option<Vec<YamlDoc>> {
+    let pieces = document_pieces(text);
+    if pieces.len() < 2 || !fast::printable(text.as_bytes()) {
+        return None;
+    }
+    let mut docs = Vec::new();
+    for (start, end, first_line) in pieces {
+        let piece = &text[start..end];
+        let part = match fast::parse_stream(piece) {
+            Some(part) => part,
+            None => match parse_stream_full(piece) {
+                (part, None) => part,
+                (_, Some(_)) => return None,
+            },
+        };
+        let shift = first_line - 1;
+        for mut d in part {
+            d.start_line += shift;
+            d.end_line += shift;
+            for (_, at) in &mut d.duplicate_keys {
+                at.line += shift;
+            }
+            docs.push(d);
+        }
+    }
+    Some(docs)
+}
+
+/// `(start byte, end byte, first line)` of each piece of `text` that a `---` line starts (the
+/// first piece starts with the text).
+fn document_pieces(text: &str) -> Vec<(usize, usize, u32)> {
+    let mut pieces = Vec::new();
+    let (mut start, mut start_line) = (0, 1);
+    let (mut at, mut line) = (0, 1);
+    for l in text.split_inclusive('\n') {
+        let marker = l.starts_with("---") && matches!(l.as_bytes().get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+        if marker && at > 0 {
+            pieces.push((start, at, start_line));
+            (start, start_line) = (at, line);
+        }
+        at += l.len();
+        line += 1;
+    }
+    pieces.push((start, text.len(), start_line));
+    pieces
 }
 
 /// The block-YAML fast path alone: `None` when the stream is outside what it reads (the
@@ -239,6 +296,14 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Option<V
         Some(_) => return None,
     }
     if style != ScalarStyle::Plain && tag.is_none() {
+        return None;
+    }
+    // Most keys and values start with a letter that no null, boolean or number starts
+    // with: a string, without trying each spelling below.
+    if let Some(b) = text.as_bytes().first()
+        && b.is_ascii_alphabetic()
+        && !matches!(b, b'n' | b'N' | b'y' | b'Y' | b't' | b'T' | b'f' | b'F' | b'o' | b'O')
+    {
         return None;
     }
     match text {

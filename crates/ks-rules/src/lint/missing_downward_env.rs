@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ks_core::registry::ImageName;
 use ks_core::{Cause, EvidenceItem, EvidenceSource, Fix, ObjectKey, RuleKind, Severity, declare_rule};
@@ -156,7 +156,10 @@ fn roles(members: &[Member<'_>], tpls: &[PodTemplate<'_>]) -> Vec<Vec<usize>> {
 /// workloads count: a Namespace or ServiceAccount repeated in every file of a project says
 /// nothing.
 struct Alternatives<'a> {
-    pairs: HashSet<(&'a str, &'a str)>,
+    /// File → the workloads (numbered) it defines that another file defines too, in
+    /// ascending order. Not the pairs of files: a workload repeated in hundreds of fixture
+    /// files would make their square.
+    shared: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Alternatives<'a> {
@@ -165,21 +168,24 @@ impl<'a> Alternatives<'a> {
         for d in docs.iter().filter(|d| super::pod_spec_path(&d.kind).is_some()) {
             files.entry(d.key()).or_default().insert(&d.file);
         }
-        let mut pairs = HashSet::new();
-        for fs in files.values().filter(|fs| fs.len() > 1) {
-            for a in fs {
-                for b in fs {
-                    if a != b {
-                        pairs.insert((*a, *b));
-                    }
-                }
+        let mut shared: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (workload, fs) in files.values().filter(|fs| fs.len() > 1).enumerate() {
+            for f in fs {
+                shared.entry(*f).or_default().push(workload);
             }
         }
-        Alternatives { pairs }
+        Alternatives { shared }
     }
 
+    /// Whether files `a` and `b` define a workload in common.
     fn exclusive(&self, a: &str, b: &str) -> bool {
-        !self.pairs.is_empty() && self.pairs.contains(&(a, b))
+        if a == b {
+            return false;
+        }
+        match (self.shared.get(a), self.shared.get(b)) {
+            (Some(x), Some(y)) => x.iter().any(|w| y.binary_search(w).is_ok()),
+            _ => false,
+        }
     }
 }
 

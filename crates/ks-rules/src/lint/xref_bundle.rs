@@ -628,66 +628,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// A synthetic bundle of `apps` applications (Deployment, Service, ConfigMap, Secret,
-    /// ServiceAccount, Ingress, HPA: 7 objects each) spread over 50 namespaces.
-    fn synthetic(apps: usize) -> Evidence {
-        let mut ev = Evidence::default();
-        let mut push = |v: Value| ev.manifests.push(crate::lint::test_doc(v));
-        for i in 0..apps {
-            let (ns, a) = (format!("ns{}", i % 50), format!("app{i}"));
-            let meta = json!({"name": a, "namespace": ns});
-            push(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {
-                "selector": {"matchLabels": {"app": a}},
-                "template": {"metadata": {"labels": {"app": a, "tier": "web"}}, "spec": {
-                    "serviceAccountName": a,
-                    "containers": [{"name": "web", "image": format!("ghcr.io/acme/{a}:1"),
-                        "ports": [{"name": "http", "containerPort": 8080}],
-                        "env": [{"name": "DB", "valueFrom": {"secretKeyRef": {"name": format!("{a}-secret"), "key": "db-url"}}},
-                                {"name": "LOG", "valueFrom": {"configMapKeyRef": {"name": format!("{a}-config"), "key": "log"}}}]}]}}}}));
-            push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta,
-                "spec": {"selector": {"app": a}, "ports": [{"port": 80, "targetPort": "http"}]}}));
-            push(
-                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("{a}-config"), "namespace": ns}, "data": {"log": "info"}}),
-            );
-            push(
-                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("{a}-secret"), "namespace": ns}, "stringData": {"db-url": "x"}}),
-            );
-            push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}));
-            push(
-                json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": {"ingressClassName": "nginx",
-                "rules": [{"host": "x", "http": {"paths": [{"path": "/", "backend": {"service": {"name": a, "port": {"number": 80}}}}]}}]}}),
-            );
-            push(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta,
-                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": a}}}));
-        }
-        ev
-    }
-
-    /// Guards against quadratic work: twice the bundle must cost about twice the time.
-    /// Run with `cargo test -p ks-rules xref_rules_scale -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing; run by hand"]
-    fn xref_rules_scale_linearly() {
-        let rules: Vec<&dyn crate::Rule> =
-            crate::lint::RULES.iter().copied().filter(|r| r.meta().id.starts_with("KS11")).collect();
-        let time = |apps: usize| {
-            let ev = synthetic(apps);
-            let cx = crate::Context::new(&ev);
-            let start = std::time::Instant::now();
-            let mut out = Vec::new();
-            for r in &rules {
-                r.check(&cx, &mut out);
-            }
-            assert!(out.is_empty(), "the synthetic bundle is clean: {:?}", out.first().map(|f| &f.title));
-            let secs = start.elapsed().as_secs_f64();
-            eprintln!("{} objects: {secs:.2}s, {:.0} objects/s", apps * 7, (apps * 7) as f64 / secs);
-            secs
-        };
-        let small = time(2000);
-        let large = time(8000);
-        assert!(large < small * 8.0, "4x the objects took {:.1}x the time", large / small);
-    }
-
     fn labels(v: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
         v.iter().map(|(k, v)| (*k, v.to_string())).collect()
     }

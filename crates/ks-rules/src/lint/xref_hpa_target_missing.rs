@@ -90,8 +90,7 @@ impl Rule for HpaTargetNotInBundle {
                 format!("kubectl {}get {} {name}", ns_flag(ns), kind.to_ascii_lowercase()),
             ));
             let mut similar: Vec<(f64, &str)> = same_kind()
-                .map(|d| (strsim::normalized_levenshtein(&d.name, name), d.name.as_str()))
-                .filter(|(s, n)| *s >= 0.5 || (n.len() >= 3 && (name.contains(n) || n.contains(name))))
+                .filter_map(|d| crate::util::similar_name(&d.name, name, 0.5, 3).map(|s| (s, d.name.as_str())))
                 .collect();
             similar.sort_by(|a, b| b.0.total_cmp(&a.0));
             match similar.first() {

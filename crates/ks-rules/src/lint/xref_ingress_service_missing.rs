@@ -91,8 +91,7 @@ impl Rule for IngressServiceNotInBundle {
                     .services
                     .names_near(ns)
                     .into_iter()
-                    .map(|n| (strsim::normalized_levenshtein(n, b.service), n))
-                    .filter(|(s, n)| *s >= 0.6 || (n.len() >= 4 && (b.service.contains(n) || n.contains(b.service))))
+                    .filter_map(|n| crate::util::similar_name(n, b.service, 0.6, 4).map(|s| (s, n)))
                     .collect();
                 similar.sort_by(|a, b| b.0.total_cmp(&a.0));
                 if let Some((_, name)) = similar.first() {

@@ -339,7 +339,8 @@ pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
 fn read_text(name: &str, text: Arc<str>, typed: Typed, ev: &mut Evidence) {
     let file: Arc<str> = Arc::from(name);
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    if body.contains('\0') {
+    // The memchr crate's vectorised search: std's `contains` was 1 % of a corpus run.
+    if memchr::memchr(0, body.as_bytes()).is_some() {
         return gap(ev, name, None, "binary data (NUL bytes); skipped");
     }
     let (docs, err) = ks_core::yaml::parse_stream(body);
