@@ -2,11 +2,16 @@
 //! full parser reads it too, to the same documents, values, first lines and duplicate keys;
 //! the position index the fast path builds places every field where the full parser's
 //! `locate` does; and a stream read a document at a time (`parse_stream`, when the fast path
-//! declines it whole) gives what the full parser gives, errors included.
+//! declines it whole) gives what the full parser gives, errors included; and a stream read
+//! through the per-run document cache (`parse_stream_shared`, what `lint` reads files with)
+//! gives what `parse_stream` gives, errors and end lines included, whether its documents are
+//! new to the cache or were read before (every text is read twice through one cache).
 #![no_main]
 
+use std::sync::Arc;
+
 use libfuzzer_sys::fuzz_target;
-use ks_core::yaml::YamlDoc;
+use ks_core::yaml::{DocCache, YamlDoc};
 
 fn same(a: &[YamlDoc], b: &[YamlDoc], text: &str, index: bool) {
     assert_eq!(a.len(), b.len(), "document count");
@@ -22,8 +27,25 @@ fn same(a: &[YamlDoc], b: &[YamlDoc], text: &str, index: bool) {
     }
 }
 
+fn same_shared(text: &str) {
+    let (plain, err) = ks_core::yaml::parse_stream(text);
+    let shared_text: Arc<str> = Arc::from(text);
+    let cache = DocCache::default();
+    for _ in 0..2 {
+        let (shared, e) = ks_core::yaml::parse_stream_shared(&shared_text, 0, &cache);
+        assert_eq!(e, err, "errors differ through the cache");
+        assert_eq!(shared.len(), plain.len(), "document count through the cache");
+        for (s, p) in shared.iter().zip(&plain) {
+            assert_eq!(*s.value, p.value);
+            assert_eq!((s.start_line, s.end_line), (p.start_line, p.end_line));
+            assert_eq!(s.duplicate_keys, p.duplicate_keys);
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    same_shared(text);
     let (full, err) = ks_core::yaml::parse_stream_full(text);
     match ks_core::yaml::parse_stream_fast(text) {
         Some(fast) => {

@@ -103,7 +103,32 @@ impl<'a> Context<'a> {
         self.schema.get_or_init(|| {
             use rayon::prelude::*;
             let schemas = self.schemas();
-            self.ev.manifests.par_iter().map(|d| schemas.check(d).unwrap_or_else(|| lint::schema::check(d))).collect()
+            // A document repeated byte for byte in other files shares its value (see
+            // `ks_core::yaml::DocCache`) and is checked once: the report depends on the
+            // value alone.
+            let mut first: std::collections::HashMap<*const serde_json::Value, usize> = Default::default();
+            let firsts: Vec<usize> = self
+                .ev
+                .manifests
+                .iter()
+                .enumerate()
+                .map(|(i, d)| *first.entry(std::sync::Arc::as_ptr(&d.value)).or_insert(i))
+                .collect();
+            let mut reports: Vec<Option<lint::schema::SchemaReport>> = firsts
+                .par_iter()
+                .enumerate()
+                .map(|(i, &f)| {
+                    let d = &self.ev.manifests[i];
+                    (f == i).then(|| schemas.check(d).unwrap_or_else(|| lint::schema::check(d)))
+                })
+                .collect();
+            for (i, &f) in firsts.iter().enumerate() {
+                if f != i {
+                    reports[i] = reports[f].clone();
+                }
+            }
+            // Every report is set: a repeat's comes from an earlier document's.
+            reports.into_iter().map(Option::unwrap_or_default).collect()
         })
     }
 }

@@ -8,6 +8,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
@@ -16,10 +19,11 @@ use crate::manifest::{FieldPath, Pos, Seg};
 
 mod fast;
 
-/// One parsed document of a YAML stream.
-#[derive(Debug)]
-pub struct YamlDoc {
-    pub value: Value,
+/// One parsed document of a YAML stream (its value shared when read by
+/// [`parse_stream_shared`]).
+#[derive(Debug, Clone)]
+pub struct YamlDoc<V = Value> {
+    pub value: V,
     /// 1-based line of the document's first node.
     pub start_line: u32,
     /// 1-based line where the document ends.
@@ -27,6 +31,13 @@ pub struct YamlDoc {
     /// Keys that appear twice in one mapping: the path and the second occurrence. The API
     /// server keeps the last one silently.
     pub duplicate_keys: Vec<(FieldPath, Pos)>,
+}
+
+impl YamlDoc {
+    fn shared(self) -> YamlDoc<Arc<Value>> {
+        let YamlDoc { value, start_line, end_line, duplicate_keys } = self;
+        YamlDoc { value: Arc::new(value), start_line, end_line, duplicate_keys }
+    }
 }
 
 /// A syntax error: the stream cannot be read past it.
@@ -123,20 +134,116 @@ fn parse_by_document(text: &str) -> Option<Vec<YamlDoc>> {
     Some(docs)
 }
 
+/// Documents already read in one run, by their text. Manifest repositories repeat
+/// documents byte for byte (a CRD in its own file and again in an install bundle: a quarter
+/// of the corpus's bytes), and a repeated document is read once and its value shared.
+#[derive(Default)]
+pub struct DocCache {
+    seen: Mutex<foldhash::HashMap<u64, Vec<CachedPiece>>>,
+    hasher: foldhash::fast::FixedState,
+}
+
+/// The documents of one piece of a stream (lines counted from the piece's first), and where
+/// its text is: a range of a text the cache keeps alive, so that no text is copied.
+struct CachedPiece {
+    text: Arc<str>,
+    range: Range<usize>,
+    docs: Arc<[YamlDoc<Arc<Value>>]>,
+}
+
+impl DocCache {
+    fn get(&self, hash: u64, piece: &str) -> Option<Arc<[YamlDoc<Arc<Value>>]>> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = seen.get(&hash)?.iter().find(|c| &c.text[c.range.clone()] == piece)?;
+        Some(found.docs.clone())
+    }
+
+    /// Keep the documents of `text[range]`, or return those another thread kept meanwhile.
+    fn insert(
+        &self,
+        hash: u64,
+        text: &Arc<str>,
+        range: Range<usize>,
+        docs: Vec<YamlDoc<Arc<Value>>>,
+    ) -> Arc<[YamlDoc<Arc<Value>>]> {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let same = seen.entry(hash).or_default();
+        if let Some(c) = same.iter().find(|c| c.text[c.range.clone()] == text[range.clone()]) {
+            return c.docs.clone();
+        }
+        let docs: Arc<[YamlDoc<Arc<Value>>]> = docs.into();
+        same.push(CachedPiece { text: text.clone(), range, docs: docs.clone() });
+        docs
+    }
+}
+
+/// [`parse_stream`] of `text[from..]` (`from` skips a byte-order mark), each document read
+/// once per `cache`: a piece of the stream (a `---` line to the next) seen before, in this
+/// text or another, shares the values read then. Documents, lines, duplicate keys and
+/// errors are those of [`parse_stream`] (the corpus test compares them).
+pub fn parse_stream_shared(
+    text: &Arc<str>,
+    from: usize,
+    cache: &DocCache,
+) -> (Vec<YamlDoc<Arc<Value>>>, Option<YamlError>) {
+    let body = &text[from..];
+    let unshared = || {
+        let (docs, err) = parse_stream(body);
+        let docs = docs.into_iter().map(YamlDoc::shared).collect();
+        (docs, err)
+    };
+    // Other line breaks than LF and CRLF would make the pieces' line counts differ from
+    // the parser's (as in `parse_by_document`).
+    if !fast::printable(body.as_bytes()) {
+        return unshared();
+    }
+    let mut out = Vec::new();
+    for (start, end, first_line) in document_pieces(body) {
+        let piece = &body[start..end];
+        let hash = cache.hasher.hash_one(piece);
+        let docs = match cache.get(hash, piece) {
+            Some(docs) => docs,
+            None => {
+                let docs = match fast::read_printable(piece) {
+                    Some(docs) => docs,
+                    None => match parse_stream_full(piece) {
+                        (docs, None) => docs,
+                        // The whole stream, so that the error is reported as it always is.
+                        (_, Some(_)) => return unshared(),
+                    },
+                };
+                let docs = docs.into_iter().map(YamlDoc::shared).collect();
+                cache.insert(hash, text, from + start..from + end, docs)
+            }
+        };
+        let shift = first_line - 1;
+        out.extend(docs.iter().map(|d| YamlDoc {
+            value: d.value.clone(),
+            start_line: d.start_line + shift,
+            end_line: d.end_line + shift,
+            duplicate_keys:
+                d.duplicate_keys.iter().map(|(p, at)| (p.clone(), Pos { line: at.line + shift, ..*at })).collect(),
+        }));
+    }
+    (out, None)
+}
+
 /// `(start byte, end byte, first line)` of each piece of `text` that a `---` line starts (the
 /// first piece starts with the text).
 fn document_pieces(text: &str) -> Vec<(usize, usize, u32)> {
+    let bytes = text.as_bytes();
     let mut pieces = Vec::new();
     let (mut start, mut start_line) = (0, 1);
-    let (mut at, mut line) = (0, 1);
-    for l in text.split_inclusive('\n') {
-        let marker = l.starts_with("---") && matches!(l.as_bytes().get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
-        if marker && at > 0 {
-            pieces.push((start, at, start_line));
-            (start, start_line) = (at, line);
+    // Searched with the memchr crate's vectorised `memmem`: a line-by-line split was 5 % of
+    // a corpus run.
+    for nl in memchr::memmem::find_iter(bytes, b"\n---") {
+        let at = nl + 1;
+        if !matches!(bytes.get(at + 3), None | Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            continue;
         }
-        at += l.len();
-        line += 1;
+        let line = start_line + memchr::memchr_iter(b'\n', &bytes[start..at]).count() as u32;
+        pieces.push((start, at, start_line));
+        (start, start_line) = (at, line);
     }
     pieces.push((start, text.len(), start_line));
     pieces
@@ -644,6 +751,43 @@ pub fn locate(text: &str, first_line: u32, path: &FieldPath) -> Option<Pos> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `document_pieces` as it was written first, a line at a time.
+    fn pieces_by_line(text: &str) -> Vec<(usize, usize, u32)> {
+        let mut pieces = Vec::new();
+        let (mut start, mut start_line) = (0, 1);
+        let (mut at, mut line) = (0, 1);
+        for l in text.split_inclusive('\n') {
+            let marker =
+                l.starts_with("---") && matches!(l.as_bytes().get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+            if marker && at > 0 {
+                pieces.push((start, at, start_line));
+                (start, start_line) = (at, line);
+            }
+            at += l.len();
+            line += 1;
+        }
+        pieces.push((start, text.len(), start_line));
+        pieces
+    }
+
+    #[test]
+    fn pieces_split_where_document_markers_are() {
+        let parts = ["---", "--- ", "---\t", "---\r", "----", "---x", " ---", "a: 1", "", "# c", "- ---", "..."];
+        let mut checked = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for text in [format!("{a}\n{b}\n{c}"), format!("{a}\n{b}\n{c}\n"), format!("{a}{b}\n\n{c}")] {
+                        assert_eq!(document_pieces(&text), pieces_by_line(&text), "{text:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * parts.len().pow(3));
+        assert_eq!(document_pieces("a: 1\n---\nb: 2\n--- x\n"), vec![(0, 5, 1), (5, 14, 2), (14, 20, 4)]);
+    }
     use serde_json::json;
 
     #[test]

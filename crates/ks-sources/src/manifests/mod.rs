@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ks_core::manifest::{FieldPath, ManifestDoc};
+use ks_core::yaml::DocCache;
 use ks_core::{Evidence, Gap};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -108,24 +109,25 @@ pub fn load_manifests(paths: &[PathBuf], opts: &ManifestOptions) -> Result<Evide
         collect(p, true, &mut inputs).map_err(|source| SourceError::Io { path: p.clone(), source })?;
     }
     let typed = opts.typed.kinds(&inputs);
+    let cache = DocCache::default();
     let parts: Vec<Result<Evidence, SourceError>> = inputs
         .par_iter()
         .map(|input| {
             let mut ev = Evidence::default();
             match input {
                 Input::File(f, ns) => {
-                    load_file(f, opts, typed, &mut ev);
+                    load_file(f, opts, typed, &cache, &mut ev);
                     if let Some(ns) = ns {
                         set_namespace(&mut ev, ns);
                     }
                 }
                 Input::Kustomization(dir) => {
                     let text = render::kustomize(dir)?;
-                    read_text(&format!("{} (kustomize)", dir.display()), Arc::from(text), typed, &mut ev);
+                    read_text(&format!("{} (kustomize)", dir.display()), Arc::from(text), typed, &cache, &mut ev);
                 }
                 Input::Chart(dir) => {
                     let text = render::helm_template(dir, &opts.helm)?;
-                    read_text(&format!("{} (helm template)", dir.display()), Arc::from(text), typed, &mut ev);
+                    read_text(&format!("{} (helm template)", dir.display()), Arc::from(text), typed, &cache, &mut ev);
                 }
             }
             Ok(ev)
@@ -137,7 +139,7 @@ pub fn load_manifests(paths: &[PathBuf], opts: &ManifestOptions) -> Result<Evide
     }
     if let Some(text) = stdin_text {
         let mut ev = Evidence::default();
-        read_text("<stdin>", Arc::from(text), typed, &mut ev);
+        read_text("<stdin>", Arc::from(text), typed, &cache, &mut ev);
         evs.push(ev);
     }
     let mut ev = Evidence::merge_all(evs);
@@ -298,7 +300,7 @@ fn gap(ev: &mut Evidence, file: &str, line: Option<u32>, message: impl Into<Stri
     ev.gaps.push(Gap { file: Some(file.to_string()), line, message: message.into() });
 }
 
-fn load_file(path: &Path, opts: &ManifestOptions, typed: Typed, ev: &mut Evidence) {
+fn load_file(path: &Path, opts: &ManifestOptions, typed: Typed, cache: &DocCache, ev: &mut Evidence) {
     let name = path.display().to_string();
     match std::fs::metadata(path) {
         Ok(m) if m.len() > opts.max_file_bytes => {
@@ -321,7 +323,7 @@ fn load_file(path: &Path, opts: &ManifestOptions, typed: Typed, ev: &mut Evidenc
         return crate::build::load_build_file(path, &bytes, ev);
     }
     match String::from_utf8(bytes) {
-        Ok(text) => read_text(&name, Arc::from(text), typed, ev),
+        Ok(text) => read_text(&name, Arc::from(text), typed, cache, ev),
         Err(e) => {
             let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
             gap(ev, &name, Some(line as u32), "binary data, not UTF-8 text; skipped")
@@ -332,31 +334,26 @@ fn load_file(path: &Path, opts: &ManifestOptions, typed: Typed, ev: &mut Evidenc
 /// Read one YAML/JSON text (a file, stdin, rendered output) into `ev`, with the typed
 /// objects.
 pub fn load_text(name: &str, text: Arc<str>, ev: &mut Evidence) {
-    read_text(name, text, Typed::All, ev);
+    read_text(name, text, Typed::All, &DocCache::default(), ev);
 }
 
 /// [`load_text`], with the typed objects `typed` asks for.
-fn read_text(name: &str, text: Arc<str>, typed: Typed, ev: &mut Evidence) {
+fn read_text(name: &str, text: Arc<str>, typed: Typed, cache: &DocCache, ev: &mut Evidence) {
     let file: Arc<str> = Arc::from(name);
-    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let from = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     // The memchr crate's vectorised search: std's `contains` was 1 % of a corpus run.
-    if memchr::memchr(0, body.as_bytes()).is_some() {
+    if memchr::memchr(0, text[from..].as_bytes()).is_some() {
         return gap(ev, name, None, "binary data (NUL bytes); skipped");
     }
-    let (docs, err) = ks_core::yaml::parse_stream(body);
+    let (docs, err) = ks_core::yaml::parse_stream_shared(&text, from, cache);
     let sources = if text.contains("# Source: ") { helm_sources(&text) } else { Vec::new() };
     let starts = ks_core::manifest::line_starts(&text, docs.iter().map(|d| d.start_line));
     for (doc, start_byte) in docs.into_iter().zip(starts) {
         let template = sources.iter().rev().find(|(line, _)| *line < doc.start_line).map(|(_, s)| s.clone());
-        let mut value = doc.value;
-        let Value::Object(ref mut map) = value else { continue };
+        let value = doc.value;
+        let Value::Object(map) = &*value else { continue };
         let is_list = map.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
             && map.get("items").is_some_and(Value::is_array);
-        // The list itself is not kept: its items are taken, not copied.
-        let items = match is_list.then(|| map.remove("items")).flatten() {
-            Some(Value::Array(items)) => Some(items),
-            _ => None,
-        };
         let base = ManifestDoc {
             file: file.clone(),
             text: text.clone(),
@@ -373,16 +370,19 @@ fn read_text(name: &str, text: Arc<str>, typed: Typed, ev: &mut Evidence) {
             prefix: FieldPath::default(),
             positions: Default::default(),
         };
-        match items {
-            Some(items) => {
-                for (i, item) in items.into_iter().enumerate() {
-                    let mut d = base.clone();
-                    d.prefix = FieldPath::default().key("items").index(i);
-                    d.duplicate_keys.clear();
-                    add_doc(d, item, typed, ev);
-                }
-            }
-            None => add_doc(base, value, typed, ev),
+        if !is_list {
+            add_doc(base, value, typed, ev);
+            continue;
+        }
+        // The list itself is not kept: its items are taken, not copied (a list another
+        // file repeats is copied).
+        let Value::Object(mut map) = Arc::unwrap_or_clone(value) else { continue };
+        let Some(Value::Array(items)) = map.remove("items") else { continue };
+        for (i, item) in items.into_iter().enumerate() {
+            let mut d = base.clone();
+            d.prefix = FieldPath::default().key("items").index(i);
+            d.duplicate_keys.clear();
+            add_doc(d, Arc::new(item), typed, ev);
         }
     }
     if let Some(e) = err {
@@ -390,7 +390,7 @@ fn read_text(name: &str, text: Arc<str>, typed: Typed, ev: &mut Evidence) {
     }
 }
 
-fn add_doc(mut d: ManifestDoc, value: Value, typed: Typed, ev: &mut Evidence) {
+fn add_doc(mut d: ManifestDoc, value: Arc<Value>, typed: Typed, ev: &mut Evidence) {
     // Indexed, not `Value::pointer`: that allocates twice per path segment, for every
     // document of a large bundle.
     let text = |v: &Value| v.as_str().map(str::to_string);
@@ -405,7 +405,6 @@ fn add_doc(mut d: ManifestDoc, value: Value, typed: Typed, ev: &mut Evidence) {
     d.name = text(&meta["name"]).or_else(|| text(&meta["generateName"])).unwrap_or_default();
     // The typed copy is what the rules shared with snapshots read; a document that does not
     // decode is left to the schema rules, which say why.
-    let value = Arc::new(value);
     if typed.wants(&d.kind) {
         let _ = add_shared(ev, &d.kind, &d.api_version, &value);
     }
