@@ -40,6 +40,17 @@ impl YamlDoc {
     }
 }
 
+impl<V> YamlDoc<V> {
+    /// Lines counted from a piece of a stream made lines of the stream: `by` lines later.
+    fn shift(&mut self, by: u32) {
+        self.start_line += by;
+        self.end_line += by;
+        for (_, at) in &mut self.duplicate_keys {
+            at.line += by;
+        }
+    }
+}
+
 /// A syntax error: the stream cannot be read past it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
@@ -113,25 +124,24 @@ fn parse_by_document(text: &str) -> Option<Vec<YamlDoc>> {
     }
     let mut docs = Vec::new();
     for (start, end, first_line) in pieces {
-        let piece = &text[start..end];
-        let part = match fast::parse_stream(piece) {
-            Some(part) => part,
-            None => match parse_stream_full(piece) {
-                (part, None) => part,
-                (_, Some(_)) => return None,
-            },
-        };
-        let shift = first_line - 1;
-        for mut d in part {
-            d.start_line += shift;
-            d.end_line += shift;
-            for (_, at) in &mut d.duplicate_keys {
-                at.line += shift;
-            }
+        for mut d in read_piece(&text[start..end])? {
+            d.shift(first_line - 1);
             docs.push(d);
         }
     }
     Some(docs)
+}
+
+/// One piece of a printable stream (see [`document_pieces`]): the fast path when it reads
+/// it, else the full parser; `None` when the full parser finds an error in it.
+fn read_piece(piece: &str) -> Option<Vec<YamlDoc>> {
+    match fast::read_printable(piece) {
+        Some(docs) => Some(docs),
+        None => match parse_stream_full(piece) {
+            (docs, None) => Some(docs),
+            (_, Some(_)) => None,
+        },
+    }
 }
 
 /// Documents already read in one run, by their text. Manifest repositories repeat
@@ -151,10 +161,16 @@ struct CachedPiece {
     docs: Arc<[YamlDoc<Arc<Value>>]>,
 }
 
+impl CachedPiece {
+    fn is(&self, piece: &str) -> bool {
+        &self.text[self.range.clone()] == piece
+    }
+}
+
 impl DocCache {
     fn get(&self, hash: u64, piece: &str) -> Option<Arc<[YamlDoc<Arc<Value>>]>> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = seen.get(&hash)?.iter().find(|c| &c.text[c.range.clone()] == piece)?;
+        let found = seen.get(&hash)?.iter().find(|c| c.is(piece))?;
         Some(found.docs.clone())
     }
 
@@ -168,7 +184,7 @@ impl DocCache {
     ) -> Arc<[YamlDoc<Arc<Value>>]> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let same = seen.entry(hash).or_default();
-        if let Some(c) = same.iter().find(|c| c.text[c.range.clone()] == text[range.clone()]) {
+        if let Some(c) = same.iter().find(|c| c.is(&text[range.clone()])) {
             return c.docs.clone();
         }
         let docs: Arc<[YamlDoc<Arc<Value>>]> = docs.into();
@@ -204,25 +220,16 @@ pub fn parse_stream_shared(
         let docs = match cache.get(hash, piece) {
             Some(docs) => docs,
             None => {
-                let docs = match fast::read_printable(piece) {
-                    Some(docs) => docs,
-                    None => match parse_stream_full(piece) {
-                        (docs, None) => docs,
-                        // The whole stream, so that the error is reported as it always is.
-                        (_, Some(_)) => return unshared(),
-                    },
-                };
+                // An error: the whole stream, so that it is reported as it always is.
+                let Some(docs) = read_piece(piece) else { return unshared() };
                 let docs = docs.into_iter().map(YamlDoc::shared).collect();
                 cache.insert(hash, text, from + start..from + end, docs)
             }
         };
-        let shift = first_line - 1;
-        out.extend(docs.iter().map(|d| YamlDoc {
-            value: d.value.clone(),
-            start_line: d.start_line + shift,
-            end_line: d.end_line + shift,
-            duplicate_keys:
-                d.duplicate_keys.iter().map(|(p, at)| (p.clone(), Pos { line: at.line + shift, ..*at })).collect(),
+        out.extend(docs.iter().map(|d| {
+            let mut d = d.clone();
+            d.shift(first_line - 1);
+            d
         }));
     }
     (out, None)
@@ -751,6 +758,7 @@ pub fn locate(text: &str, first_line: u32, path: &FieldPath) -> Option<Pos> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// `document_pieces` as it was written first, a line at a time.
     fn pieces_by_line(text: &str) -> Vec<(usize, usize, u32)> {
@@ -788,7 +796,6 @@ mod tests {
         assert_eq!(checked, 3 * parts.len().pow(3));
         assert_eq!(document_pieces("a: 1\n---\nb: 2\n--- x\n"), vec![(0, 5, 1), (5, 14, 2), (14, 20, 4)]);
     }
-    use serde_json::json;
 
     #[test]
     fn resolves_like_kubernetes() {
