@@ -1,7 +1,7 @@
 //! The block-YAML fast path against the full parser: whenever the fast path reads a text, the
 //! full parser reads it too, to the same documents, values, first lines and duplicate keys;
-//! the position index the fast path builds places every field where the full parser's
-//! `locate` does; and a stream read a document at a time (`parse_stream`, when the fast path
+//! a field found by reading only its path (`yaml::find`) is where the full parser's
+//! `locate` places it; and a stream read a document at a time (`parse_stream`, when the fast path
 //! declines it whole) gives what the full parser gives, errors included; and a stream read
 //! through the per-run document cache (`parse_stream_shared`, what `lint` reads files with)
 //! gives what `parse_stream` gives, errors and end lines included, whether its documents are
@@ -13,14 +13,14 @@ use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 use ks_core::yaml::{DocCache, YamlDoc};
 
-fn same(a: &[YamlDoc], b: &[YamlDoc], text: &str, index: bool) {
+fn same(a: &[YamlDoc], b: &[YamlDoc], text: &str) {
     assert_eq!(a.len(), b.len(), "document count");
     for (f, g) in a.iter().zip(b) {
         assert_eq!(f.value, g.value);
         if !f.value.is_null() {
             assert_eq!(f.start_line, g.start_line);
-            if index && let Err(e) = ks_core::yaml::index_matches_locate(text, g, usize::MAX, usize::MAX) {
-                panic!("position index: {e}");
+            if let Err(e) = ks_core::yaml::find_matches_locate(text, g, usize::MAX, usize::MAX) {
+                panic!("positions: {e}");
             }
         }
         assert_eq!(f.duplicate_keys, g.duplicate_keys);
@@ -50,12 +50,12 @@ fuzz_target!(|data: &[u8]| {
     match ks_core::yaml::parse_stream_fast(text) {
         Some(fast) => {
             assert!(err.is_none(), "the full parser rejects what the fast path read: {err:?}");
-            same(&fast, &full, text, true);
+            same(&fast, &full, text);
         }
         None if err.is_none() => {
             let (docs, e) = ks_core::yaml::parse_stream(text);
             assert!(e.is_none(), "read a document at a time: {e:?}");
-            same(&docs, &full, text, false);
+            same(&docs, &full, text);
         }
         None => {
             // A syntax error anywhere is still one when read a document at a time.

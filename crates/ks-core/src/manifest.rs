@@ -2,7 +2,7 @@
 //! it came from, and how to find a field's line and column in it.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -183,19 +183,18 @@ pub struct ManifestDoc {
     pub positions: Positions,
 }
 
-/// A document's place in its file and where its fields are written: built once, for the
-/// documents that get findings (a file may hold thousands, and a finding may be on any).
-/// Clones share it: the items of a `List` are one document.
-#[derive(Clone, Debug, Default)]
-pub struct Positions(Arc<OnceLock<DocPositions>>);
+/// How a document's fields are found for findings: by the fast reader, reading only the
+/// path wanted, when it read the document ([`crate::yaml::find`]); else by the full parser.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Positions {
+    simple: bool,
+}
 
-#[derive(Debug)]
-struct DocPositions {
-    /// Byte offset of the document's first line in the file's text, and that text's end.
-    start: usize,
-    end: usize,
-    /// `None` when the fast reader does not read the document: each lookup re-parses it.
-    index: Option<crate::yaml::PosIndex>,
+impl Positions {
+    /// For a document as [`crate::yaml::YamlDoc::simple`] says it was read.
+    pub fn new(simple: bool) -> Positions {
+        Positions { simple }
+    }
 }
 
 impl ManifestDoc {
@@ -238,10 +237,9 @@ impl ManifestDoc {
 
     /// A position, for when the caller holds it already (duplicate keys).
     pub fn location_at(&self, pos: Pos) -> Location {
-        let p = self.positions();
         // Lines are counted from the document's start, not the file's.
         let source_line = if pos.line >= self.start_line.max(1) {
-            line_text(&self.text[p.start..], pos.line - self.start_line.max(1) + 1)
+            line_text(&self.text[self.start_byte.min(self.text.len())..], pos.line - self.start_line.max(1) + 1)
         } else {
             line_text(&self.text, pos.line.max(1))
         };
@@ -255,16 +253,7 @@ impl ManifestDoc {
         }
     }
 
-    fn positions(&self) -> &DocPositions {
-        self.positions.0.get_or_init(|| {
-            let (start, end) = doc_span(&self.text, self.start_byte, self.start_line, self.end_line);
-            let index = crate::yaml::PosIndex::build(&self.text[start..end], self.start_line.max(1));
-            DocPositions { start, end, index }
-        })
-    }
-
     fn position(&self, path: &FieldPath) -> Pos {
-        let p = self.positions();
         let full;
         let path = if self.prefix.0.is_empty() {
             path
@@ -272,9 +261,18 @@ impl ManifestDoc {
             full = FieldPath(self.prefix.0.iter().chain(path.0.iter()).cloned().collect());
             &full
         };
-        let found = match &p.index {
-            Some(index) => index.get(path),
-            None => crate::yaml::locate(&self.text[p.start..p.end], self.start_line, path),
+        let fast = || {
+            // The lines `doc_span` gives.
+            let lines = (self.end_line + 2).saturating_sub(self.start_line.max(1)).saturating_sub(1) as usize;
+            let text = &self.text[self.start_byte.min(self.text.len())..];
+            crate::yaml::find(text, self.start_line.max(1), lines, path)
+        };
+        let found = match self.positions.simple.then(fast).flatten() {
+            Some(found) => found,
+            None => {
+                let (start, end) = doc_span(&self.text, self.start_byte, self.start_line, self.end_line);
+                crate::yaml::locate(&self.text[start..end], self.start_line, path)
+            }
         };
         found.unwrap_or(Pos { line: self.start_line, column: 1 })
     }
@@ -385,5 +383,11 @@ mod tests {
         };
         let loc = doc.locate(&FieldPath::parse("spec.ports[0].port"));
         assert_eq!((loc.line, loc.column), (6, 5));
+        // Found by the fast reader, reading only the path.
+        let doc = ManifestDoc { positions: Positions::new(true), ..doc };
+        let loc = doc.locate(&FieldPath::parse("spec.ports[0].port"));
+        assert_eq!((loc.line, loc.column, loc.source_line.as_deref()), (6, 5, Some("  - port: 80")));
+        let loc = doc.locate(&FieldPath::parse("spec.ports[0].name"));
+        assert_eq!((loc.line, loc.column), (6, 5), "the deepest part written");
     }
 }

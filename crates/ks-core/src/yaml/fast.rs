@@ -16,7 +16,7 @@ use granit_parser::ScalarStyle;
 use memchr::{memchr, memchr_iter, memchr3};
 use serde_json::{Map, Value};
 
-use super::{PosIndex, YamlDoc, key_text, scalar_value};
+use super::{YamlDoc, key_text, scalar_value};
 use crate::manifest::{FieldPath, PathChain, Pos, Seg};
 
 /// The stream is outside the subset (or not valid YAML): read it with the full parser.
@@ -38,23 +38,62 @@ pub(super) fn read_printable(text: &str) -> Option<Vec<YamlDoc>> {
     Reader::new(text).stream().ok()
 }
 
-/// Where each key and sequence item of the stream is written, lines counted from
-/// `first_line`; `None` when the full parser must read it.
-pub(super) fn index(text: &str, first_line: u32) -> Option<PosIndex> {
-    if !printable(text.as_bytes()) {
+/// Where `path` is written in the stream's first document, within its first `max_lines`
+/// lines (the deepest part of it that is), lines counted from `first_line`: `Some(None)`
+/// when no part of it is, `None` when the full parser must read the text. Only the nodes
+/// on the path are read; the others are passed over by their indentation, which is where
+/// [`read_printable`] ends them too.
+pub(super) fn find(text: &str, first_line: u32, max_lines: usize, path: &[Seg]) -> Option<Option<Pos>> {
+    let mut reader = Reader::with_max_lines(text, max_lines);
+    let end = reader.lines.last().map_or(0, |l| l.1);
+    if !printable(&text.as_bytes()[..end]) {
         return None;
     }
-    let mut reader = Reader::new(text);
-    reader.index = Some(Recorder { index: PosIndex::default(), cur: 0, shift: first_line.saturating_sub(1) });
+    reader.finder = Some(Finder {
+        target: path,
+        shift: first_line.saturating_sub(1),
+        depth: Some(0),
+        reached: 0,
+        at: vec![Pos { line: 0, column: 0 }; path.len()],
+    });
     reader.stream().ok()?;
-    reader.index.map(|r| r.index)
+    let r = reader.finder?;
+    Some(r.at[..r.reached].iter().rev().find(|p| p.line > 0).copied())
 }
 
-/// Builds a [`PosIndex`] while the reader walks the document: `cur` is the node being read.
-struct Recorder {
-    index: PosIndex,
-    cur: u32,
+/// Records where the segments of one path are written while the reader walks the document.
+/// A key written twice is one node, placed at its first occurrence as [`locate`] places it
+/// (the duplicate-key finding quotes that one and points at the second).
+///
+/// [`locate`]: super::locate
+struct Finder<'p> {
+    target: &'p [Seg],
     shift: u32,
+    /// How many segments of `target` lead to the node being read; `None` when it is off
+    /// the path (or below its end).
+    depth: Option<usize>,
+    /// How many segments of `target` were found.
+    reached: usize,
+    /// Where each segment is written (line 0: not known yet: an item is entered before its
+    /// node is found).
+    at: Vec<Pos>,
+}
+
+/// A path step as the reader meets it, compared with the target's without allocating.
+#[derive(Clone, Copy)]
+enum Step<'k> {
+    Key(&'k str),
+    Index(usize),
+}
+
+impl Step<'_> {
+    fn is(self, seg: &Seg) -> bool {
+        match (self, seg) {
+            (Step::Key(k), Seg::Key(s)) => k == s,
+            (Step::Index(i), Seg::Index(j)) => i == *j,
+            _ => false,
+        }
+    }
 }
 
 /// YAML's printable set (what the full parser checks): no C0 controls but tab, CR and LF,
@@ -107,7 +146,7 @@ fn printable_slow(bytes: &[u8], from: usize, to: usize) -> bool {
 }
 
 /// A line and a byte offset in it: where a key or item is written, made a [`Pos`] only when
-/// one is wanted (a duplicate key, a position index).
+/// one is wanted (a duplicate key, a path [`find`] looks for).
 type Spot = (usize, usize);
 
 /// What the next line holding something is.
@@ -132,8 +171,8 @@ struct Reader<'a> {
     /// The last line of the current document that held content (0-based).
     last: usize,
     dups: Vec<(FieldPath, Pos)>,
-    /// Set when positions are wanted ([`index`]); reading values alone leaves it `None`.
-    index: Option<Recorder>,
+    /// Set when positions are wanted ([`find`]); reading values alone leaves it `None`.
+    finder: Option<Finder<'a>>,
 }
 
 /// `s` without its leading spaces. Byte-wise: `trim_start_matches(' ')` decodes characters,
@@ -163,18 +202,26 @@ fn trailing_ok(s: &str) -> R<()> {
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Reader<'a> {
+        Reader::with_max_lines(text, usize::MAX)
+    }
+
+    /// A reader of the first `max_lines` lines of `text`.
+    fn with_max_lines(text: &'a str, max_lines: usize) -> Reader<'a> {
         let bytes = text.as_bytes();
-        let mut lines = Vec::with_capacity(bytes.len() / 24 + 1);
+        let mut lines = Vec::with_capacity((bytes.len() / 24 + 1).min(max_lines));
         let mut start = 0;
         for nl in memchr_iter(b'\n', bytes) {
+            if lines.len() == max_lines {
+                break;
+            }
             let end = if nl > start && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
             lines.push((start, end));
             start = nl + 1;
         }
-        if start < bytes.len() {
+        if start < bytes.len() && lines.len() < max_lines {
             lines.push((start, bytes.len()));
         }
-        Reader { text, lines, i: 0, c: 0, next: Next::Eof, last: 0, dups: Vec::new(), index: None }
+        Reader { text, lines, i: 0, c: 0, next: Next::Eof, last: 0, dups: Vec::new(), finder: None }
     }
 
     fn line(&self, i: usize) -> &'a str {
@@ -244,23 +291,65 @@ impl<'a> Reader<'a> {
         Pos { line: line as u32 + 1, column: column as u32 + 1 }
     }
 
-    /// When recording positions: step into the child `seg` of the current node, written at
-    /// `at` (an item's position is set by [`Reader::item_at`] once its node is found).
-    /// Returns the node to go back to.
-    fn enter(&mut self, seg: impl FnOnce() -> Seg, at: Option<Spot>) -> Option<u32> {
-        self.index.as_ref()?;
-        let at = at.map(|(line, byte)| self.pos(line, byte));
-        let r = self.index.as_mut()?;
-        let at = at.map(|p| Pos { line: p.line + r.shift, column: p.column });
-        let prev = r.cur;
-        r.cur = r.index.step(prev, seg(), at);
+    /// When recording positions: step into the child `step` of the current node, written
+    /// at `at` (an item's position is set by [`Reader::item_at`] once its node is found).
+    /// Returns the depth to go back to.
+    fn enter(&mut self, step: Step<'_>, at: Option<Spot>) -> Option<Option<usize>> {
+        let r = self.finder.as_ref()?;
+        let prev = r.depth;
+        let depth = prev.filter(|&d| r.target.get(d).is_some_and(|seg| step.is(seg)));
+        let at = depth.and(at).map(|(line, byte)| self.pos(line, byte));
+        let r = self.finder.as_mut()?;
+        r.depth = depth.map(|d| d + 1);
+        if let Some(d) = depth {
+            r.reached = r.reached.max(d + 1);
+            if let Some(at) = at {
+                set_once(&mut r.at[d], Pos { line: at.line + r.shift, column: at.column });
+            }
+        }
         Some(prev)
     }
 
-    fn leave(&mut self, prev: Option<u32>) {
-        if let (Some(r), Some(prev)) = (self.index.as_mut(), prev) {
-            r.cur = prev;
+    fn leave(&mut self, prev: Option<Option<usize>>) {
+        if let (Some(r), Some(depth)) = (self.finder.as_mut(), prev) {
+            r.depth = depth;
         }
+    }
+
+    /// Whether the node just entered is to be read: always, unless positions are recorded
+    /// and the node is off their path.
+    fn wanted(&self) -> bool {
+        !matches!(&self.finder, Some(Finder { depth: None, .. }))
+    }
+
+    /// Pass over the node after `key:` or `-` (the cursor is just past the indicator) in a
+    /// collection indented by `indent`, as [`Reader::node_after_indicator`] would leave it
+    /// but without reading it: it runs over the lines indented deeper than the collection,
+    /// and after a `key:` that ends its line, over a sequence at the key's indentation.
+    /// Exact for a document the reader reads whole, where nothing else can continue a node.
+    fn skip_node(&mut self, indent: usize, in_map: bool) -> R<Value> {
+        let same_indent_items = in_map && is_blank_or_comment(ltrim(self.rest()));
+        let mut last = self.i;
+        for j in self.i + 1..self.lines.len() {
+            let line = self.line(j).as_bytes();
+            // More than `indent` spaces: deeper content, or a blank or comment line.
+            if line.len() > indent && line[..=indent].iter().all(|&b| b == b' ') {
+                last = j;
+                continue;
+            }
+            match self.classify(j)? {
+                None => {}
+                Some(Next::Content(n))
+                    if n > indent || (same_indent_items && n == indent && is_seq_indicator(&self.line(j)[n..])) =>
+                {
+                    last = j;
+                }
+                Some(_) => break,
+            }
+        }
+        self.i = last;
+        self.advance()?;
+        Ok(Value::Null)
     }
 
     /// The current sequence item's node starts at the cursor.
@@ -271,9 +360,10 @@ impl<'a> Reader<'a> {
     /// The current sequence item's node starts at byte `byte` of line `line` (an empty
     /// item is placed where the full parser places it: at the end of the dash's line).
     fn item_at_byte(&mut self, line: usize, byte: usize) {
+        let Some(Some(d @ 1..)) = self.finder.as_ref().map(|r| r.depth) else { return };
         let at = self.pos(line, byte);
-        if let Some(r) = self.index.as_mut() {
-            r.index.place(r.cur, Pos { line: at.line + r.shift, column: at.column });
+        if let Some(r) = self.finder.as_mut() {
+            set_once(&mut r.at[d - 1], Pos { line: at.line + r.shift, column: at.column });
         }
     }
 
@@ -294,6 +384,7 @@ impl<'a> Reader<'a> {
                             start_line: marker as u32 + 2,
                             end_line: marker as u32 + 1,
                             duplicate_keys: Vec::new(),
+                            simple: true,
                         });
                     }
                 }
@@ -310,8 +401,9 @@ impl<'a> Reader<'a> {
                         start_line: start as u32 + 1,
                         end_line: self.last as u32 + 1,
                         duplicate_keys: std::mem::take(&mut self.dups),
+                        simple: true,
                     });
-                    if self.index.is_some() {
+                    if self.finder.is_some() {
                         // Positions are wanted for one document; the text given may run
                         // into the next.
                         return Ok(docs);
@@ -342,12 +434,16 @@ impl<'a> Reader<'a> {
             // The cursor is on `-`.
             self.c += 1;
             let item_ctx = PathChain::Index(ctx, n);
-            let prev = self.enter(|| Seg::Index(n), None);
-            let value = self.node_after_indicator(indent, false, &item_ctx)?;
+            let prev = self.enter(Step::Index(n), None);
+            let value = if self.wanted() {
+                self.node_after_indicator(indent, false, &item_ctx)?
+            } else {
+                self.skip_node(indent, false)?
+            };
             self.leave(prev);
             n += 1;
             // Recording positions, the values are not wanted: the collections are not built.
-            if self.index.is_none() {
+            if self.finder.is_none() {
                 items.push(value);
             }
             match self.next {
@@ -372,13 +468,15 @@ impl<'a> Reader<'a> {
                 return Err(Unsupported);
             }
             self.c = after;
-            let prev = self.enter(|| Seg::Key(key.clone()), Some(key_at));
-            let value = {
+            let prev = self.enter(Step::Key(&key), Some(key_at));
+            let value = if self.wanted() {
                 let value_ctx = PathChain::Key(ctx, &key);
                 self.node_after_indicator(indent, true, &value_ctx)?
+            } else {
+                self.skip_node(indent, true)?
             };
             self.leave(prev);
-            if self.index.is_none() {
+            if self.finder.is_none() {
                 self.insert(&mut map, key, key_at, value, ctx);
             }
             match self.next {
@@ -537,7 +635,7 @@ impl<'a> Reader<'a> {
         }
         // Recording positions, the values are not wanted.
         let value = match folded {
-            _ if self.index.is_some() => Value::Null,
+            _ if self.finder.is_some() => Value::Null,
             Some(s) => scalar_value(Cow::Owned(s), ScalarStyle::Plain, None),
             None => scalar_value(Cow::Borrowed(first), ScalarStyle::Plain, None),
         };
@@ -831,7 +929,7 @@ impl<'a> Reader<'a> {
                     }
                     let item_ctx = PathChain::Index(ctx, items.len());
                     let n = items.len();
-                    let prev = self.enter(|| Seg::Index(n), Some((self.i, *at)));
+                    let prev = self.enter(Step::Index(n), Some((self.i, *at)));
                     let item = self.flow_node(at, &item_ctx)?;
                     self.leave(prev);
                     items.push(item);
@@ -865,7 +963,7 @@ impl<'a> Reader<'a> {
                     }
                     *at += 1;
                     skip_spaces(bytes, at);
-                    let prev = self.enter(|| Seg::Key(key.clone()), Some(key_at));
+                    let prev = self.enter(Step::Key(&key), Some(key_at));
                     let value = match bytes.get(*at) {
                         Some(b',' | b'}') => Value::Null,
                         _ => {
@@ -893,6 +991,13 @@ impl<'a> Reader<'a> {
             }
             None => Err(Unsupported),
         }
+    }
+}
+
+/// Set a position not known yet (line 0); the first one found counts.
+fn set_once(slot: &mut Pos, at: Pos) {
+    if slot.line == 0 {
+        *slot = at;
     }
 }
 
@@ -1295,10 +1400,10 @@ mod tests {
         }
     }
 
-    /// The position index finds every field where a re-parse by the full parser does, in
-    /// every document of the corpus the fast reader reads.
+    /// [`find`] places every field where a re-parse by the full parser does, in every
+    /// document of the corpus the fast reader reads (a sample of each one's paths).
     #[test]
-    fn index_agrees_with_locate_on_the_corpus() {
+    fn find_agrees_with_locate_on_the_corpus() {
         let Some(files) = crate::test_support::corpus_files(&["yaml", "yml"]) else { return };
         let (mut docs, mut checked) = (0, 0);
         for f in &files {
@@ -1310,7 +1415,7 @@ mod tests {
             for d in full.iter().filter(|d| !d.value.is_null()) {
                 // The full parser re-reads the document for each path: the large CRDs
                 // would take minutes in a debug build, so a sample of each document.
-                match super::super::index_matches_locate(&text, d, 64 * 1024, 6) {
+                match super::super::find_matches_locate(&text, d, 64 * 1024, 6) {
                     Ok(0) => {}
                     Ok(n) => {
                         docs += 1;
@@ -1320,14 +1425,14 @@ mod tests {
                 }
             }
         }
-        eprintln!("index agrees with locate on {checked} paths of {docs} documents");
+        eprintln!("find agrees with locate on {checked} paths of {docs} documents");
         assert!(docs > 1000);
     }
 
     /// An empty sequence item is placed where the full parser places its empty scalar: at
     /// the end of the dash's line (found by the `yaml_fast` fuzz target on `-`).
     #[test]
-    fn index_places_empty_items_and_resolved_keys_like_the_full_parser() {
+    fn find_places_empty_items_and_resolved_keys_like_the_full_parser() {
         // And keys are found resolved, as the values have them (`Y:` is the key "true"; found
         // by the fuzz target too).
         for text in [
@@ -1341,9 +1446,15 @@ mod tests {
             "-  \n  # x\n- z",
             "-- Y:\n Y:\n:a :\n",
             "on: 1\n0x10: {y: 2}\n",
+            // Nodes passed over by their indentation when another path is wanted: a
+            // sequence at its key's indentation, block scalars holding what looks like
+            // keys, items and comments, multi-line plain and quoted scalars, comments
+            // less indented than the node around them, a duplicate key.
+            "a:\n- x: 1\n  y: [1, 2]\n-\n  - z\nb: |\n  c: 1\n  - d\n  # e\n\n  f\nc: >-\n    folded\n\n   g: 2\nd: plain\n  runs on\ne: \"quoted\n  runs on\"\n# a comment\nf:\n    # deep comment\n    g: 1\n  # shallow comment\n    h: 2\na:\n- w\n",
+            "- a: 1\n  b:\n  - c\n  - |\n    - d\n- e\n- - f\n  - g: 1\n    h: 2\n",
         ] {
             for d in parse_stream_full(text).0.iter().filter(|d| !d.value.is_null()) {
-                let checked = super::super::index_matches_locate(text, d, usize::MAX, usize::MAX);
+                let checked = super::super::find_matches_locate(text, d, usize::MAX, usize::MAX);
                 assert!(checked.as_ref().is_ok_and(|n| *n > 0), "{text:?}: {checked:?}");
             }
         }
@@ -1352,8 +1463,8 @@ mod tests {
     /// Generated documents built from what the fast reader handles and what sits just
     /// outside it (continuation lines at every indentation, blank and comment lines inside
     /// scalars, quotes and escapes across line ends, trailing spaces, `{}` on its own line):
-    /// whenever the fast reader reads one, it reads it as the full parser does, and its
-    /// position index places every field where the full parser's `locate` does.
+    /// whenever the fast reader reads one, it reads it as the full parser does, and [`find`]
+    /// places every field where the full parser's `locate` does.
     /// `KS_GEN=400000 KS_SEED=7` runs more of them, from another seed.
     #[test]
     fn agrees_with_full_parser_on_generated_documents() {
@@ -1430,7 +1541,7 @@ mod tests {
             read += 1;
             same(&text, fast);
             for d in parse_stream_full(&text).0.iter().filter(|d| !d.value.is_null()) {
-                if let Err(e) = super::super::index_matches_locate(&text, d, usize::MAX, usize::MAX) {
+                if let Err(e) = super::super::find_matches_locate(&text, d, usize::MAX, usize::MAX) {
                     panic!("{e}\n{text}");
                 }
             }

@@ -31,12 +31,14 @@ pub struct YamlDoc<V = Value> {
     /// Keys that appear twice in one mapping: the path and the second occurrence. The API
     /// server keeps the last one silently.
     pub duplicate_keys: Vec<(FieldPath, Pos)>,
+    /// Read by the block-YAML fast reader, so that [`find`] places its fields.
+    pub simple: bool,
 }
 
 impl YamlDoc {
     fn shared(self) -> YamlDoc<Arc<Value>> {
-        let YamlDoc { value, start_line, end_line, duplicate_keys } = self;
-        YamlDoc { value: Arc::new(value), start_line, end_line, duplicate_keys }
+        let YamlDoc { value, start_line, end_line, duplicate_keys, simple } = self;
+        YamlDoc { value: Arc::new(value), start_line, end_line, duplicate_keys, simple }
     }
 }
 
@@ -299,6 +301,7 @@ pub fn parse_stream_full(text: &str) -> (Vec<YamlDoc>, Option<YamlError>) {
                     start_line: start_line.max(1),
                     end_line: last_line.max(start_line),
                     duplicate_keys: std::mem::take(&mut duplicates),
+                    simple: false,
                 });
                 None
             }
@@ -536,75 +539,21 @@ fn float_number(f: f64) -> Option<Number> {
     Number::from_f64(f)
 }
 
-/// Where the keys and sequence items of one document are written: a tree of path steps
-/// (node, step) to (child node, position), read once by the fast reader for all the
-/// findings on a document, where [`locate`] parses the text again for each.
-#[derive(Clone, Debug)]
-pub struct PosIndex {
-    /// foldhash: SipHash, the default, stood out in profiles of building the index.
-    steps: foldhash::HashMap<(u32, Seg), u32>,
-    /// Where each node is written, by node number (0, the document itself, is nowhere;
-    /// line 0 is "not known").
-    at: Vec<Pos>,
+/// Where `path` is written in the document that starts `text` and runs for at most
+/// `max_lines` lines (`first_line`: the 1-based line it starts at in its file), as
+/// [`locate`] finds it, for a document the fast reader reads ([`YamlDoc::simple`]): only
+/// the nodes on the path are read, the rest is passed over by its indentation. The outer
+/// `None` when the text is outside what the fast reader reads.
+pub fn find(text: &str, first_line: u32, max_lines: usize, path: &FieldPath) -> Option<Option<Pos>> {
+    fast::find(text, first_line, max_lines, &path.0)
 }
 
-impl Default for PosIndex {
-    fn default() -> PosIndex {
-        PosIndex { steps: Default::default(), at: vec![Pos { line: 0, column: 0 }] }
-    }
-}
-
-impl PosIndex {
-    /// Index one document's text (`first_line`: the 1-based line it starts at in its file);
-    /// `None` for text outside what the fast reader reads.
-    pub fn build(text: &str, first_line: u32) -> Option<PosIndex> {
-        fast::index(text, first_line)
-    }
-
-    /// The child `seg` of node `parent`, made when new. A duplicate key is the same node,
-    /// placed at its first occurrence as [`locate`] places it (the duplicate-key finding
-    /// quotes that one and points at the second).
-    fn step(&mut self, parent: u32, seg: Seg, at: Option<Pos>) -> u32 {
-        let next = self.at.len() as u32;
-        let id = *self.steps.entry((parent, seg)).or_insert(next);
-        if id == next {
-            self.at.push(at.unwrap_or(Pos { line: 0, column: 0 }));
-        }
-        id
-    }
-
-    /// Set where node `id` (a sequence item, entered before its node was found) starts,
-    /// unless it is known already (an item under a duplicate key: the first one counts).
-    fn place(&mut self, id: u32, at: Pos) {
-        if let Some(p) = self.at.get_mut(id as usize)
-            && p.line == 0
-        {
-            *p = at;
-        }
-    }
-
-    /// The position of `path`, or of the deepest part of it that is written.
-    pub fn get(&self, path: &FieldPath) -> Option<Pos> {
-        let mut node = 0;
-        let mut best = None;
-        for seg in &path.0 {
-            let Some(&child) = self.steps.get(&(node, seg.clone())) else { break };
-            node = child;
-            let at = self.at[child as usize];
-            if at.line > 0 {
-                best = Some(at);
-            }
-        }
-        best
-    }
-}
-
-/// Test support (the corpus test and the `yaml_fast` fuzz target): whether [`PosIndex`]
-/// places the paths of `doc`, one document of `text` as the full parser read it, where
-/// [`locate`] does; about `samples` paths of each document of at most `max_len` bytes. The
-/// number of paths compared: 0 when the fast reader does not read the document.
+/// Test support (the corpus test and the `yaml_fast` fuzz target): whether [`find`] places
+/// the paths of `doc`, one document of `text` as the full parser read it, where [`locate`]
+/// does; about `samples` paths of each document of at most `max_len` bytes. The number of
+/// paths compared: 0 when the fast reader does not read the document.
 #[doc(hidden)]
-pub fn index_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: usize) -> Result<usize, String> {
+pub fn find_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: usize) -> Result<usize, String> {
     fn paths(v: &Value, at: &mut Vec<Seg>, out: &mut Vec<FieldPath>) {
         out.push(FieldPath(at.iter().cloned().chain([Seg::Key("\u{1}missing".into())]).collect()));
         let children: Vec<(Seg, &Value)> = match v {
@@ -625,13 +574,21 @@ pub fn index_matches_locate(text: &str, doc: &YamlDoc, max_len: usize, samples: 
     if doc_text.len() > max_len {
         return Ok(0);
     }
-    let Some(index) = PosIndex::build(doc_text, doc.start_line) else { return Ok(0) };
+    if fast::parse_stream(doc_text).is_none() {
+        return Ok(0);
+    }
     let mut all = Vec::new();
     paths(&doc.value, &mut Vec::new(), &mut all);
     let mut checked = 0;
     for p in all.iter().step_by(all.len() / samples.max(1) + 1) {
         let want = locate(doc_text, doc.start_line, p);
-        let got = index.get(p).or(Some(Pos { line: doc.start_line, column: 1 }));
+        let Some(got) = find(doc_text, doc.start_line, usize::MAX, p) else {
+            return Err(format!(
+                "line {}: {p}: the fast reader declines a path of a document it reads",
+                doc.start_line
+            ));
+        };
+        let got = got.or(Some(Pos { line: doc.start_line, column: 1 }));
         // A block scalar item is placed at its `|` or `>`, the full parser's event at its
         // first line of text.
         let at_indicator = got.and_then(|g| {

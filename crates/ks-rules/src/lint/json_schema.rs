@@ -482,9 +482,36 @@ fn crd_versions(crd: &Value) -> Vec<(Key, Option<&Value>)> {
 /// always take `apiVersion`, `kind` and `metadata`; string formats are those an API server
 /// of minor version `minor` checks.
 pub fn crd_to_json_schema(schema: &Value, minor: u32) -> Value {
-    let mut out = schema.clone();
+    let mut out = without_descriptions(schema);
     convert(&mut out, true, minor);
     out
+}
+
+/// A copy of a schema without the `description` of its nodes: they check nothing, and they
+/// are most of a CRD's bytes, which the validator compiler walks. A property named
+/// `description`, and values (`enum`, `default`, `example`, ...), are kept.
+fn without_descriptions(node: &Value) -> Value {
+    let Value::Object(m) = node else { return node.clone() };
+    let schemas = |v: &Value| match v {
+        Value::Array(items) => Value::Array(items.iter().map(without_descriptions).collect()),
+        other => without_descriptions(other),
+    };
+    let mut out = Map::new();
+    for (key, v) in m {
+        let v = match key.as_str() {
+            "description" => continue,
+            "properties" | "patternProperties" | "definitions" | "dependencies" => match v {
+                Value::Object(named) => {
+                    Value::Object(named.iter().map(|(name, s)| (name.clone(), without_descriptions(s))).collect())
+                }
+                other => other.clone(),
+            },
+            "items" | "additionalProperties" | "additionalItems" | "not" | "allOf" | "anyOf" | "oneOf" => schemas(v),
+            _ => v.clone(),
+        };
+        out.insert(key.clone(), v);
+    }
+    Value::Object(out)
 }
 
 /// The minor version whose API server a run emulates: `--kube-version`, else the newest.
@@ -1003,6 +1030,35 @@ mod tests {
         let docs = vec![doc(crd()), doc(widget(spec))];
         let s = Schemas::from_inputs(&docs, None);
         s.check(&docs[1]).expect("the CRD covers Widget")
+    }
+
+    #[test]
+    fn descriptions_are_dropped_from_schema_nodes_only() {
+        let schema = json!({
+            "type": "object", "description": "a widget",
+            "properties": {
+                "description": {"type": "string", "description": "the field named description"},
+                "mode": {"type": "string", "enum": [{"description": "a value, kept"}], "default": {"description": "kept"}},
+                "list": {"type": "array", "items": {"type": "object", "description": "an item",
+                  "properties": {"a": {"description": "x", "type": "string"}}}},
+                "either": {"anyOf": [{"type": "string", "description": "s"}, {"type": "integer"}], "description": "e"}
+            },
+            "additionalProperties": {"description": "d", "type": "string"}
+        });
+        let out = without_descriptions(&schema);
+        assert_eq!(
+            out,
+            json!({
+                "type": "object",
+                "properties": {
+                    "description": {"type": "string"},
+                    "mode": {"type": "string", "enum": [{"description": "a value, kept"}], "default": {"description": "kept"}},
+                    "list": {"type": "array", "items": {"type": "object", "properties": {"a": {"type": "string"}}}},
+                    "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+                },
+                "additionalProperties": {"type": "string"}
+            })
+        );
     }
 
     #[test]

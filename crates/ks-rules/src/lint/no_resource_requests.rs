@@ -1,7 +1,7 @@
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use ks_core::{Cause, Fix, RuleKind, Severity, declare_rule};
-use serde_json::Value;
 
 use super::pod_templates::ContainerAt;
 use super::{doc_finding, doc_name};
@@ -49,6 +49,12 @@ declare_rule! {
 }
 
 pub struct NoResourceRequests;
+
+/// The resources block the fix suggests, the same in every finding.
+static EXAMPLE: LazyLock<String> = LazyLock::new(|| {
+    let example = serde_json::json!({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}});
+    super::pod_templates::yaml_block(&serde_json::json!({ "resources": example }), 0)
+});
 
 /// Whether a container asks for cpu or memory (a limit sets the request when it is absent).
 fn requests_something(c: &ContainerAt<'_>) -> bool {
@@ -120,14 +126,12 @@ impl Rule for NoResourceRequests {
                     }
                 ),
             );
-            let example: Value =
-                serde_json::json!({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}});
             f.fix.push(Fix::text(format!(
                 "In {}, give each of {} a resources block sized from its real use (`kubectl top pod --containers`), e.g. in {}:\n{}",
                 doc.file,
                 util::join_names(&names),
                 first.path(),
-                super::pod_templates::yaml_block(&serde_json::json!({ "resources": example }), 0)
+                *EXAMPLE
             )));
             // `kubectl set resources` handles these kinds; a Pod's resources cannot be changed.
             let settable = matches!(

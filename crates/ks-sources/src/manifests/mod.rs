@@ -11,7 +11,7 @@ mod render;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ks_core::manifest::{FieldPath, ManifestDoc};
+use ks_core::manifest::{FieldPath, ManifestDoc, Positions};
 use ks_core::yaml::DocCache;
 use ks_core::{Evidence, Gap};
 use rayon::prelude::*;
@@ -368,7 +368,7 @@ fn read_text(name: &str, text: Arc<str>, typed: Typed, cache: &DocCache, ev: &mu
             template,
             duplicate_keys: doc.duplicate_keys,
             prefix: FieldPath::default(),
-            positions: Default::default(),
+            positions: Positions::new(doc.simple),
         };
         if !is_list {
             add_doc(base, value, typed, ev);
