@@ -239,7 +239,7 @@ impl ManifestDoc {
     pub fn location_at(&self, pos: Pos) -> Location {
         // Lines are counted from the document's start, not the file's.
         let source_line = if pos.line >= self.start_line.max(1) {
-            line_text(&self.text[self.start_byte.min(self.text.len())..], pos.line - self.start_line.max(1) + 1)
+            line_text(self.text_from_start(), pos.line - self.start_line.max(1) + 1)
         } else {
             line_text(&self.text, pos.line.max(1))
         };
@@ -253,6 +253,11 @@ impl ManifestDoc {
         }
     }
 
+    /// The file's text from the document's first line on.
+    fn text_from_start(&self) -> &str {
+        &self.text[self.start_byte.min(self.text.len())..]
+    }
+
     fn position(&self, path: &FieldPath) -> Pos {
         let full;
         let path = if self.prefix.0.is_empty() {
@@ -262,10 +267,8 @@ impl ManifestDoc {
             &full
         };
         let fast = || {
-            // The lines `doc_span` gives.
-            let lines = (self.end_line + 2).saturating_sub(self.start_line.max(1)).saturating_sub(1) as usize;
-            let text = &self.text[self.start_byte.min(self.text.len())..];
-            crate::yaml::find(text, self.start_line.max(1), lines, path)
+            let lines = span_lines(self.start_line, self.end_line) as usize;
+            crate::yaml::find(self.text_from_start(), self.start_line.max(1), lines, path)
         };
         let found = match self.positions.simple.then(fast).flatten() {
             Some(found) => found,
@@ -291,8 +294,13 @@ impl ManifestDoc {
 /// the line after its last (which may close a flow collection or hold the next `---`).
 pub(crate) fn doc_span(text: &str, start: usize, start_line: u32, end_line: u32) -> (usize, usize) {
     let start = start.min(text.len());
-    let end = start + line_offset(&text[start..], (end_line + 2).saturating_sub(start_line.max(1)));
+    let end = start + line_offset(&text[start..], span_lines(start_line, end_line) + 1);
     (start, end.max(start))
+}
+
+/// How many lines [`doc_span`] covers.
+fn span_lines(start_line: u32, end_line: u32) -> u32 {
+    (end_line + 1).saturating_sub(start_line.max(1))
 }
 
 /// Byte offsets of the starts of 1-based `lines`, which must be ascending, in one pass
